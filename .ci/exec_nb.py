@@ -18,6 +18,7 @@ def run(fn):
     nb = read_nb(fn)
     for c in nb.cells:
         if c.cell_type == 'code': c.outputs, c.execution_count = [], None
+    sys.path.insert(0, str(Path.cwd()))          # this checkout's clip_nbdev, even in a git worktree
     t0, cwd = time.time(), os.getcwd()
     os.chdir(fn.parent)
     try:
@@ -29,4 +30,5 @@ def run(fn):
 
 if __name__ == '__main__':
     os.environ.setdefault('MPLBACKEND', 'Agg')
+    os.environ.setdefault('IN_TEST', '1')         # notebooks keep torch threads modest, as under nbdev_test
     for f in sys.argv[1:]: run(f)
