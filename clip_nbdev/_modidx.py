@@ -73,10 +73,12 @@ d = { 'settings': { 'branch': 'main',
                                  'clip_nbdev.text.Tokenizer.encode_word': ('text_encoder.html#tokenizer.encode_word', 'clip_nbdev/text.py'),
                                  'clip_nbdev.text.Tokenizer.tokenize': ('text_encoder.html#tokenizer.tokenize', 'clip_nbdev/text.py'),
                                  'clip_nbdev.text.bpe': ('text_encoder.html#bpe', 'clip_nbdev/text.py'),
+                                 'clip_nbdev.text.byte_encode': ('text_encoder.html#byte_encode', 'clip_nbdev/text.py'),
                                  'clip_nbdev.text.bytes_to_unicode': ('text_encoder.html#bytes_to_unicode', 'clip_nbdev/text.py'),
                                  'clip_nbdev.text.clean_text': ('text_encoder.html#clean_text', 'clip_nbdev/text.py'),
                                  'clip_nbdev.text.default_bpe_path': ('text_encoder.html#default_bpe_path', 'clip_nbdev/text.py'),
                                  'clip_nbdev.text.default_tokenizer': ('text_encoder.html#default_tokenizer', 'clip_nbdev/text.py'),
                                  'clip_nbdev.text.load_merges': ('text_encoder.html#load_merges', 'clip_nbdev/text.py'),
                                  'clip_nbdev.text.merge_pair': ('text_encoder.html#merge_pair', 'clip_nbdev/text.py'),
-                                 'clip_nbdev.text.tokenize': ('text_encoder.html#tokenize', 'clip_nbdev/text.py')}}}
+                                 'clip_nbdev.text.tokenize': ('text_encoder.html#tokenize', 'clip_nbdev/text.py'),
+                                 'clip_nbdev.text.word_symbols': ('text_encoder.html#word_symbols', 'clip_nbdev/text.py')}}}
