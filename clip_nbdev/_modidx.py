@@ -227,6 +227,8 @@ d = { 'settings': { 'branch': 'main',
                                                                               'clip_nbdev/webdata.py'),
                                     'clip_nbdev.webdata.resize_shorter': ('beyond_flickr.html#resize_shorter', 'clip_nbdev/webdata.py'),
                                     'clip_nbdev.webdata.shard_stats': ('beyond_flickr.html#shard_stats', 'clip_nbdev/webdata.py'),
+                                    'clip_nbdev.webdata.shards_main': ('beyond_flickr.html#shards_main', 'clip_nbdev/webdata.py'),
                                     'clip_nbdev.webdata.shuffled': ('beyond_flickr.html#shuffled', 'clip_nbdev/webdata.py'),
+                                    'clip_nbdev.webdata.source_records': ('beyond_flickr.html#source_records', 'clip_nbdev/webdata.py'),
                                     'clip_nbdev.webdata.write_shard': ('beyond_flickr.html#write_shard', 'clip_nbdev/webdata.py'),
                                     'clip_nbdev.webdata.write_shards': ('beyond_flickr.html#write_shards', 'clip_nbdev/webdata.py')}}}
