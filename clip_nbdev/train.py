@@ -21,6 +21,7 @@ from tqdm import tqdm
 from fastcore.script import call_parse, store_true
 from .patches import clip_transform, pick_device
 from .data import ClipLoader, EvalImages, PairDataset, caption_table, load_records
+from .webdata import ShardLoader, source_records
 from .loss import ClipLoss, clamp_logit_scale_
 from .model import CLIP, create_model
 from .text import tokenize
@@ -29,7 +30,8 @@ from .text import tokenize
 __all__ = ['PRECISIONS', 'TRAIN_MODELS', 'decays', 'param_groups', 'make_optimizer', 'warmup_cosine', 'make_scheduler',
            'retrieval_ranks', 'retrieval_metrics', 'rng_states', 'set_rng_states', 'save_checkpoint', 'load_checkpoint',
            'resolve_precision', 'autocast', 'set_grad_checkpointing', 'embed_records', 'evaluate', 'TrainConfig',
-           'Trainer', 'plot_history', 'format_metrics', 'build_model', 'init_distributed', 'train_clip', 'main']
+           'Trainer', 'plot_history', 'format_metrics', 'build_model', 'init_distributed', 'train_data', 'train_clip',
+           'main']
 
 # %% ../nbs/06b_train_loop.ipynb #00eed0d3
 def decays(name:str, p:torch.Tensor) -> bool:
@@ -165,7 +167,7 @@ def evaluate(model:nn.Module, records:list, transform, tokenizer, batch_size:int
 @dataclass
 class TrainConfig:
     "Everything a training run depends on; saved in its checkpoints."
-    data:str = 'shapes'              # a source for `clip_nbdev.data.load_records`
+    data:str = 'shapes'              # 'shapes', a Flickr30k or captions folder, 'coco:PATH', or 'wds:SHARDS' (see `clip_nbdev.webdata`)
     model:str = 'RN-shapes'          # a preset of `TRAIN_MODELS` or of `clip_nbdev.model.create_model`
     epochs:int = 5                   # passes over the training split
     batch_size:int = 128             # global batch: all processes together
@@ -181,11 +183,13 @@ class TrainConfig:
     out:str = 'runs/clip_nbdev'      # folder for checkpoints, history, plots and metrics
     eval_split:str = 'test'          # split to evaluate at the end ('' for none)
     save_every:int = 0               # checkpoint every this many steps (0: at the end of each epoch)
+    train_samples:int = 0            # 'wds:' data: samples per epoch, all processes together (required)
+    eval_data:str = ''               # records to evaluate on instead of `data`'s (e.g. 'coco:PATH' when training on shards)
 
 class Trainer:
     "Train a CLIP on one process or several (DDP): AdamW, warm-up + cosine, clipping, temperature clamp, AMP, exact resume."
     def __init__(self, cfg:TrainConfig, model:nn.Module,
-                 train_records:list,            # records of the training split
+                 train_records:list,            # records of the training split, or a ready `ClipLoader` (e.g. a `ShardLoader`)
                  tokenizer:Callable,            # list of texts → LongTensor (n, context_length)
                  image_size:int,                # side of the images the model takes
                  device=None, rank:int=0, world_size:int=1, progress:bool=True):
@@ -196,11 +200,12 @@ class Trainer:
         self.model, self.tokenizer, self.transform = model.to(self.device), tokenizer, clip_transform(image_size)
         if cfg.grad_checkpointing: set_grad_checkpointing(self.model)
         self.net = DistributedDataParallel(self.model) if world_size > 1 else self.model
-        self.loader = ClipLoader(PairDataset(train_records, clip_transform(image_size, train=cfg.augment), tokenizer, cfg.seed), cfg.batch_size // world_size,
-                                 train=True, num_workers=cfg.num_workers, seed=cfg.seed, rank=rank, world_size=world_size)
+        self.loader = train_records if isinstance(train_records, ClipLoader) else ClipLoader(
+            PairDataset(train_records, clip_transform(image_size, train=cfg.augment), tokenizer, cfg.seed), cfg.batch_size // world_size,
+            train=True, num_workers=cfg.num_workers, seed=cfg.seed, rank=rank, world_size=world_size)
         self.steps_per_epoch = len(self.loader)
         if self.steps_per_epoch == 0:
-            raise ValueError(f"expected at least batch_size={cfg.batch_size} training images, got {len(train_records)}")
+            raise ValueError(f"expected at least batch_size={cfg.batch_size} training images, got {len(self.loader.dataset)}")
         self.total_steps = cfg.epochs * self.steps_per_epoch
         self.optimizer = make_optimizer(self.model, cfg.lr, cfg.weight_decay)
         self.scheduler = make_scheduler(self.optimizer, min(cfg.warmup, self.total_steps - 1), self.total_steps)
@@ -323,6 +328,15 @@ def init_distributed() -> tuple:
     if not dist.is_initialized(): dist.init_process_group('nccl' if torch.cuda.is_available() else 'gloo', rank=rank, world_size=world_size)
     return rank, world_size, local_rank
 
+def _source_kwargs(source:str, model) -> dict: return {'image_size': model.image_size} if source == 'shapes' else {}
+
+def train_data(cfg:TrainConfig, model, tokenizer, rank:int=0, world_size:int=1):
+    "The training split's records of `cfg.data`, or for 'wds:SHARDS' a `ShardLoader` of `cfg.train_samples` samples per epoch."
+    if not cfg.data.startswith('wds:'): return source_records(cfg.data, 'train', **_source_kwargs(cfg.data, model))
+    if cfg.train_samples <= 0: raise ValueError(f"expected train_samples > 0 (samples per epoch) for {cfg.data!r}, got {cfg.train_samples}")
+    return ShardLoader(cfg.data[len('wds:'):], clip_transform(model.image_size, train=cfg.augment), tokenizer, cfg.batch_size // world_size,
+                       cfg.train_samples, cfg.num_workers, seed=cfg.seed, rank=rank, world_size=world_size)
+
 def train_clip(cfg:TrainConfig|None=None,    # the run's settings (ignored when resuming: the checkpoint's are used)
                resume:str|None=None,         # a checkpoint to continue from
                max_steps:int|None=None,      # stop after this many steps in all (the schedule still spans all epochs)
@@ -335,8 +349,7 @@ def train_clip(cfg:TrainConfig|None=None,    # the run's settings (ignored when 
     random.seed(cfg.seed); np.random.seed(cfg.seed); torch.manual_seed(cfg.seed)
     model = build_model(cfg.model)
     tokenizer = partial(tokenize, context_length=model.context_length)
-    records = load_records(cfg.data, **({'image_size': model.image_size} if cfg.data == 'shapes' else {}))
-    trainer = Trainer(cfg, model, [r for r in records if r.split == 'train'], tokenizer, model.image_size, device, rank, world_size, progress)
+    trainer = Trainer(cfg, model, train_data(cfg, model, tokenizer, rank, world_size), tokenizer, model.image_size, device, rank, world_size, progress)
     if state: trainer.load_state_dict(state)
     t0 = time.time()
     trainer.fit(max_steps)
@@ -348,7 +361,8 @@ def train_clip(cfg:TrainConfig|None=None,    # the run's settings (ignored when 
         (out/'history.json').write_text(json.dumps(trainer.history))
         fig = plot_history(trainer.history, f'{cfg.model} on {cfg.data}')
         fig.savefig(out/'loss.png', dpi=100); plt.close(fig)
-        eval_records = [r for r in records if r.split == cfg.eval_split]
+        eval_source = cfg.eval_data or ('' if cfg.data.startswith('wds:') else cfg.data)
+        eval_records = source_records(eval_source, cfg.eval_split, max_captions=5, **_source_kwargs(eval_source, model)) if eval_source and cfg.eval_split else []
         if eval_records:
             result['metrics'] = trainer.evaluate(eval_records)
             (out/'metrics.json').write_text(json.dumps(result['metrics'], indent=1))
@@ -361,7 +375,7 @@ def train_clip(cfg:TrainConfig|None=None,    # the run's settings (ignored when 
 
 # %% ../nbs/06b_train_loop.ipynb #e410f795
 @call_parse
-def main(data:str='shapes',                   # training data: 'shapes', or a Flickr30k / captions source (see clip_nbdev.data.SOURCES)
+def main(data:str='shapes',                   # training data: 'shapes', a Flickr30k / captions source (clip_nbdev.data.SOURCES), 'coco:PATH' or 'wds:SHARDS'
          model:str='RN-shapes',               # model preset: RN-shapes, ViT-shapes, or a clip_nbdev.model preset (RN50, ViT-B-32, ...)
          epochs:int=5,                        # passes over the training split
          batch_size:int=128,                  # global batch size (all processes together)
@@ -377,6 +391,8 @@ def main(data:str='shapes',                   # training data: 'shapes', or a Fl
          out:str='runs/clip_nbdev',           # output folder (checkpoint, history, loss.png, metrics)
          eval_split:str='test',               # split evaluated at the end ('' to skip)
          save_every:int=0,                    # checkpoint every N steps (0: every epoch)
+         train_samples:int=0,                 # samples per epoch, all processes together (required with wds: shards)
+         eval_data:str='',                    # evaluate on these records instead of data's (e.g. coco:PATH when training on shards)
          resume:str=None,                     # checkpoint to resume from (its settings are used)
          max_steps:int=None,                  # stop after this many steps in all
          threads:int=1,                       # torch CPU threads (0: torch's default; 1 is fastest for the default model on a busy 2-core CPU)
@@ -387,5 +403,5 @@ def main(data:str='shapes',                   # training data: 'shapes', or a Fl
     matplotlib.use('Agg')
     cfg = TrainConfig(data=data, model=model, epochs=epochs, batch_size=batch_size, lr=lr, warmup=warmup, weight_decay=weight_decay,
                       grad_clip=grad_clip, augment=augment, precision=precision, grad_checkpointing=grad_checkpointing, num_workers=num_workers,
-                      seed=seed, out=out, eval_split=eval_split, save_every=save_every)
+                      seed=seed, out=out, eval_split=eval_split, save_every=save_every, train_samples=train_samples, eval_data=eval_data)
     return train_clip(cfg, resume=resume, max_steps=max_steps, progress=not quiet)
