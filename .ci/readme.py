@@ -14,7 +14,7 @@ def render(nb_path, doc_url):
     for c in nb.cells:
         src = c.source
         if c.cell_type == 'markdown':
-            src = re.sub(r'\]\((\d\d_\w+)\.ipynb\)', lambda m: f']({doc_url}/{m.group(1)}.html)', src)
+            src = re.sub(r'\]\((\d\d[a-z]?_\w+)\.ipynb\)', lambda m: f']({doc_url}/{m.group(1)}.html)', src)
             out.append(src)
         elif c.cell_type == 'code':
             if re.search(r'^#\|\s*(hide|export)', src, re.M): continue
