@@ -26,6 +26,8 @@ def render(nb_path, doc_url):
                     images[path] = base64.b64decode(''.join(data['image/png']))
                     out.append(f"![]({path})")
                     continue
+                if 'text/markdown' in data:
+                    out.append(''.join(data['text/markdown']).strip()); continue
                 text = o.get('text') or data.get('text/plain')
                 if text: out.append("    " + ''.join(text).rstrip().replace('\n', '\n    '))
     md = "<!-- generated from nbs/index.ipynb by .ci/readme.py; edit the notebook, not this file -->\n\n" + '\n\n'.join(out) + '\n'
