@@ -4,7 +4,7 @@
 
 # %% ../nbs/06b_train_loop.ipynb #4bc054ed
 from __future__ import annotations
-import json, math, os, random, time, warnings
+import json, math, os, random, sys, time, warnings
 from contextlib import nullcontext
 from dataclasses import dataclass, asdict
 from functools import partial
@@ -18,7 +18,7 @@ from torch.nn.parallel import DistributedDataParallel
 import matplotlib
 import matplotlib.pyplot as plt
 from tqdm import tqdm
-from fastcore.script import call_parse, store_true
+from fastcore.script import anno_parser, call_parse, store_true
 from .patches import clip_transform, pick_device
 from .data import ClipLoader, EvalImages, PairDataset, caption_table, load_records
 from .webdata import ShardLoader, source_records
@@ -31,7 +31,7 @@ __all__ = ['PRECISIONS', 'TRAIN_MODELS', 'decays', 'param_groups', 'make_optimiz
            'retrieval_ranks', 'retrieval_metrics', 'rng_states', 'set_rng_states', 'save_checkpoint', 'load_checkpoint',
            'resolve_precision', 'autocast', 'set_grad_checkpointing', 'embed_records', 'evaluate', 'TrainConfig',
            'Trainer', 'plot_history', 'format_metrics', 'build_model', 'init_distributed', 'train_data', 'train_clip',
-           'main']
+           'main', 'run_command', 'cli']
 
 # %% ../nbs/06b_train_loop.ipynb #00eed0d3
 def decays(name:str, p:torch.Tensor) -> bool:
@@ -405,3 +405,15 @@ def main(data:str='shapes',                   # training data: 'shapes', a Flick
                       grad_clip=grad_clip, augment=augment, precision=precision, grad_checkpointing=grad_checkpointing, num_workers=num_workers,
                       seed=seed, out=out, eval_split=eval_split, save_every=save_every, train_samples=train_samples, eval_data=eval_data)
     return train_clip(cfg, resume=resume, max_steps=max_steps, progress=not quiet)
+
+# %% ../nbs/06b_train_loop.ipynb #cc63981e
+def run_command(func:Callable):
+    "Run a `call_parse` function as an installed console script: parse `sys.argv`, call it, return None (exit status 0)."
+    parser = anno_parser(getattr(func, '__wrapped__', func), prog=Path(sys.argv[0]).name)
+    args = vars(parser.parse_args())
+    for extra in ('pdb', 'xtra'): args.pop(extra, None)   # fastcore's debugging options
+    func(**args)
+
+def cli():
+    "Entry point of the `clip_nbdev_train` command."
+    run_command(main)

@@ -26,7 +26,8 @@ __all__ = ['COCO_KARPATHY_SPLITS', 'COCO_CAPTIONS_FORMAT', 'COCO_SOURCE', 'URL_L
            'SHARD_IMAGE_EXTS', 'URL_LIST_SUFFIXES', 'clean_caption', 'read_coco_captions', 'coco_id', 'read_coco',
            'write_shard', 'iter_tar_samples', 'expand_shards', 'read_url_list', 'fetch', 'resize_shorter',
            'image_sample', 'shard_stats', 'write_shards', 'download_sample', 'download_shards', 'record_sample',
-           'records_to_shards', 'shuffled', 'ShardDataset', 'ShardLoader', 'source_records', 'shards_main']
+           'records_to_shards', 'shuffled', 'ShardDataset', 'ShardLoader', 'source_records', 'shards_main',
+           'shards_cli']
 
 # %% ../nbs/06c_beyond_flickr.ipynb #61260759
 COCO_KARPATHY_SPLITS = {'train': 113287, 'val': 5000, 'test': 5000}   # Karpathy's split of COCO's 123,287 images ('restval' is train)
@@ -478,3 +479,9 @@ def shards_main(source:str,                   # url/caption list (.tsv/.txt/.par
     else: totals = records_to_shards(source_records(source, split), out, samples_per_shard, size, progress=not quiet)
     if not quiet: print(json.dumps(totals))
     return totals
+
+# %% ../nbs/06c_beyond_flickr.ipynb #8821763e
+def shards_cli():
+    "Entry point of the `clip_nbdev_shards` command (through chapter 06b's `run_command`: parses the command line, exit status 0 on success)."
+    from clip_nbdev.train import run_command   # here, not at the top: clip_nbdev.train imports this module
+    run_command(shards_main)
