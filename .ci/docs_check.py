@@ -3,7 +3,12 @@
 1. `nbdev_proc_nbs` processes every notebook as `nbdev_docs` would;
 2. every processed notebook renders to HTML with nbconvert (saved outputs, figures embedded);
 3. headless Chromium loads each page from a local file; the check fails if a page shows an error output or a
-   traceback, if an image does not load, or if a chapter page (NN_*.ipynb) has no figure.
+   traceback, if an image does not load, or if a chapter page (NN_*.ipynb) has no figure;
+4. the processed notebooks' API docs (the `show_doc` output nbdev renders) must not show raw Markdown links inside a
+   signature (nbdev links backticked names in docments comments even inside the code block), a builtin's docstring
+   such as "Call self as a function." (an undocumented function), or nn.Module's `(*args, **kwargs)` for a class;
+   no Markdown paragraph may be a lone linked image with alt text (Quarto makes it a figure captioned with the alt, as it
+   did with the Colab badge, which then also became the first search snippet of every page).
 Usage: python .ci/docs_check.py [--screenshots DIR]    (writes a PNG of each page to DIR, for looking at)
 """
 import json, os, re, shutil, subprocess, sys, tempfile, time
@@ -48,6 +53,28 @@ def check(name:str, dom:str) -> list[str]:
     if re.match(r'\d\d_', name) and n_images == 0: problems.append('chapter page has no figure')
     return problems, n_images
 
+FENCE = re.compile(r'```python\n(.*?)```', re.S)
+LONE_LINKED_IMAGE = re.compile(r'^\s*\[!\[([^\]]+)\]\([^)]*\)\]\([^)]*\)\s*$')
+
+def api_doc_problems(proc_nb:Path) -> list[str]:
+    "What a reader would see wrong in the processed notebook's API docs and badges (see the module docstring)."
+    problems = []
+    for c in json.loads(proc_nb.read_text())['cells']:
+        if c['cell_type'] == 'markdown':
+            for para in ''.join(c['source']).split('\n\n'):
+                if (m := LONE_LINKED_IMAGE.match(para)):
+                    problems.append(f'a lone linked image {m.group(1)!r} renders as a captioned figure: {para.strip()[:60]}')
+        for o in c.get('outputs', []):
+            md = ''.join(o.get('data', {}).get('text/markdown', ''))
+            if not md: continue
+            name = (re.search(r'^#+\s+(\S+)', md, re.M) or re.search(r'(\w+)', md)).group(1)
+            for sig in FENCE.findall(md):
+                if (link := re.search(r'[^\n]*\]\([^)]*\)[^\n]*', sig)):
+                    problems.append(f'{name}: raw Markdown link in its signature: {link.group(0).strip()[:90]!r}')
+                if '*args:Any, **kwargs:Any' in sig: problems.append(f'{name}: documented as (*args, **kwargs), nn.Module\'s signature')
+            if 'Call self as a function' in md: problems.append(f'{name}: documented as "Call self as a function." (no docstring)')
+    return problems
+
 def main():
     shots = Path(sys.argv[sys.argv.index('--screenshots') + 1]) if '--screenshots' in sys.argv else None
     if not CHROMIUM: sys.exit('docs check: chromium not found (Debian package `chromium`)')
@@ -60,6 +87,9 @@ def main():
         errs = [o for c in json.loads(p.read_text())['cells'] for o in c.get('outputs', []) if o.get('output_type') == 'error']
         if errs: sys.exit(f'docs check: {p.name} has {len(errs)} saved error output(s)')
     print(f'nbdev_proc_nbs: {time.time() - t0:.0f} s')
+    api_failed = 0
+    for p in nbs:
+        for problem in api_doc_problems(p): print(f'FAIL {p.name}: {problem}'); api_failed += 1
     out_dir = Path(tempfile.mkdtemp(prefix='clip_nbdev_docs_'))
     if shots: shots.mkdir(parents=True, exist_ok=True)
     failed = 0
@@ -70,6 +100,7 @@ def main():
             print(f"{'ok  ' if not problems else 'FAIL'} {p.name:28s} {n_images:3d} figure(s)  {'; '.join(problems)}")
             failed += bool(problems)
     print(f'docs check: {len(nbs) - failed} pages ok, {failed} with problems, {time.time() - t0:.0f} s (HTML in {out_dir})')
-    sys.exit(1 if failed else 0)
+    if api_failed: print(f'docs check: {api_failed} problem(s) in the API docs and badges (listed above)')
+    sys.exit(1 if failed or api_failed else 0)
 
 if __name__ == '__main__': main()

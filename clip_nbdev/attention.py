@@ -107,6 +107,7 @@ class MultiheadAttention(nn.Module):
 # %% ../nbs/01_attention.ipynb #a2249cbd
 class QuickGELU(nn.Module):
     "x · σ(1.702 x): the GELU approximation OpenAI's CLIP models were trained with."
+    def __init__(self): super().__init__()                 # no arguments (the docs would show nn.Module's *args, **kwargs)
     def forward(self, x:torch.Tensor) -> torch.Tensor: return x * torch.sigmoid(1.702 * x)
 
 # %% ../nbs/01_attention.ipynb #5267584b

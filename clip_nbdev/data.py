@@ -27,7 +27,7 @@ __all__ = ['SHAPE_COLOURS', 'SHAPE_NAMES', 'SHAPE_SIZES', 'SHAPE_POSITIONS', 'HE
 @dataclass
 class Record:
     "One image with all its captions: what every source is turned into."
-    image: object            # a file path, encoded bytes, an `ArrowImage`, or a PIL image
+    image: object            # a file path, encoded bytes, an ArrowImage, or a PIL image
     captions: list           # every caption written for this image (5 for Flickr30k)
     split: str               # 'train', 'val' or 'test' ('heldout' too for `shapes`)
     key: Hashable = None     # what "the same content" means in retrieval: the file name for Flickr, the attributes for `shapes`

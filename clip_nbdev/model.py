@@ -41,8 +41,8 @@ def build_image_tower(embed_dim:int, vision_cfg:dict) -> nn.Module:
 class CLIP(TextTransformer):
     "CLIP: OpenAI's text tower at the top level (it *is* a `TextTransformer`), an image tower `visual`, and the learned `logit_scale`."
     def __init__(self, embed_dim:int,  # E: size of the joint image-text embedding
-                 vision_cfg:dict,     # `ModifiedResNet` or `VisionTransformer` arguments, without `output_dim`
-                 text_cfg:dict,       # `TextTransformer` arguments, without `output_dim`
+                 vision_cfg:dict,     # ModifiedResNet or VisionTransformer arguments, without output_dim
+                 text_cfg:dict,       # TextTransformer arguments, without output_dim
                 ):
         super().__init__(output_dim=embed_dim, **_checked_cfg(TextTransformer, text_cfg, 'text_cfg'))  # token_embedding … text_projection
         self.embed_dim, self.vision_cfg, self.text_cfg = embed_dim, dict(vision_cfg), dict(text_cfg)  # enough to rebuild the model

@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_patches.ipynb #8bc8351c
 from __future__ import annotations
-import os, random
+import os, random, warnings
 from pathlib import Path
 import numpy as np
 import torch
@@ -17,8 +17,8 @@ import matplotlib.pyplot as plt
 from torchvision import transforms as T
 
 # %% auto #0
-__all__ = ['OPENAI_MEAN', 'OPENAI_STD', 'pick_device', 'notebook_setup', 'sample_photo', 'show_image', 'clip_transform',
-           'denormalize', 'check_images', 'patchify', 'unpatchify', 'show_patch_grid', 'PatchEmbed',
+__all__ = ['OPENAI_MEAN', 'OPENAI_STD', 'pick_device', 'short_warning', 'notebook_setup', 'sample_photo', 'show_image',
+           'clip_transform', 'denormalize', 'check_images', 'patchify', 'unpatchify', 'show_patch_grid', 'PatchEmbed',
            'position_similarity', 'show_position_similarity']
 
 # %% ../nbs/00_patches.ipynb #064b4529
@@ -28,11 +28,16 @@ def pick_device() -> torch.device:
     if getattr(torch.backends, 'mps', None) is not None and torch.backends.mps.is_available(): return torch.device('mps')
     return torch.device('cpu')
 
-def notebook_setup(seed:int=0,          # seed for `random`, numpy and torch
-                   test_threads:int=1,  # torch threads while `nbdev_test` runs notebooks in parallel
+def short_warning(message, category, filename, lineno, line=None) -> str:
+    "Format a warning as `UserWarning: message`, without the file name (a notebook cell's is `<ipython-input-…>`)."
+    return f'{category.__name__}: {message}\n'
+
+def notebook_setup(seed:int=0,          # seed for random, numpy and torch
+                   test_threads:int=1,  # torch threads while nbdev_test runs notebooks in parallel
                   ) -> torch.device:
-    "Seed everything and return `pick_device()`; under `nbdev_test` (env `IN_TEST`) use few threads so parallel notebooks don't fight."
+    "Seed everything, show warnings short, and return `pick_device()`; under `nbdev_test` (env `IN_TEST`) use few threads."
     random.seed(seed); np.random.seed(seed); torch.manual_seed(seed)
+    warnings.formatwarning = short_warning
     if os.environ.get('IN_TEST'): torch.set_num_threads(test_threads)
     return pick_device()
 

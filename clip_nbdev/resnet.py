@@ -82,7 +82,7 @@ class Bottleneck(nn.Module):
         return self.act3(out + identity)                                    # (B, 4·planes, H/s, W/s)
 
 # %% ../nbs/02_resnet.ipynb #680d9422
-def make_stage(block:type,    # `BasicBlock` or `Bottleneck`
+def make_stage(block:type,    # BasicBlock or Bottleneck
                inplanes:int,   # channels coming in
                planes:int,     # block width; the stage outputs planes·block.expansion channels
                blocks:int,     # number of blocks

@@ -85,7 +85,7 @@ def merge_pair(symbols:list[str], pair:tuple[str, str]) -> list[str]:
     return out
 
 # %% ../nbs/04_text_encoder.ipynb #a5a284f9
-def bpe(word:str,                         # one word, already byte-encoded (see `bytes_to_unicode`)
+def bpe(word:str,                         # one word, already byte-encoded (see bytes_to_unicode)
         ranks:dict[tuple[str, str], int], # merge → its position in the merges list (lower merges first)
        ) -> tuple[str, ...]:
     "Split `word` into BPE symbols: start from `word_symbols` and merge the lowest-ranked adjacent pair until none has a rank."
@@ -114,7 +114,7 @@ def load_merges(path:str|Path|None=None, num_merges:int=CLIP_NUM_MERGES) -> list
 class Tokenizer:
     "CLIP's byte-level BPE tokenizer: text → OpenAI's token ids, and back."
     def __init__(self, bpe_path:str|Path|None=None, # merges file; default: the one shipped with clip_nbdev
-                 context_length:int=77,            # default length of `tokenize`'s rows
+                 context_length:int=77,            # default length of tokenize's rows
                  cache_size:int=1_000_000,         # at most this many words keep their memoised ids
                 ):
         merges = load_merges(bpe_path)

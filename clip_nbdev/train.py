@@ -168,7 +168,7 @@ def evaluate(model:nn.Module, records:list, transform, tokenizer, batch_size:int
 class TrainConfig:
     "Everything a training run depends on; saved in its checkpoints."
     data:str = 'shapes'              # 'shapes', a Flickr30k or captions folder, 'coco:PATH', or 'wds:SHARDS' (see `clip_nbdev.webdata`)
-    model:str = 'RN-shapes'          # a preset of `TRAIN_MODELS` or of `clip_nbdev.model.create_model`
+    model:str = 'RN-shapes'          # a preset of TRAIN_MODELS or of clip_nbdev.model.create_model
     epochs:int = 5                   # passes over the training split
     batch_size:int = 128             # global batch: all processes together
     lr:float = 1e-3                  # peak learning rate
@@ -189,7 +189,7 @@ class TrainConfig:
 class Trainer:
     "Train a CLIP on one process or several (DDP): AdamW, warm-up + cosine, clipping, temperature clamp, AMP, exact resume."
     def __init__(self, cfg:TrainConfig, model:nn.Module,
-                 train_records:list,            # records of the training split, or a ready `ClipLoader` (e.g. a `ShardLoader`)
+                 train_records:list,            # records of the training split, or a ready ClipLoader (e.g. a ShardLoader)
                  tokenizer:Callable,            # list of texts → LongTensor (n, context_length)
                  image_size:int,                # side of the images the model takes
                  device=None, rank:int=0, world_size:int=1, progress:bool=True):

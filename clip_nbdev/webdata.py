@@ -307,7 +307,7 @@ def download_sample(key:str, row:tuple, image_size:int|None=256, quality:int=90,
     except Exception: return None, 'undecodable'
     return image_sample(key, im, [caption], {'url': url}, image_size, quality), 'ok'
 
-def download_shards(source,                       # a url/caption list file (see `read_url_list`) or a list of (url, caption) rows
+def download_shards(source,                       # a url/caption list file (see read_url_list) or a list of (url, caption) rows
                     folder,                       # output folder for the shards and their stats
                     samples_per_shard:int=1000,   # rows per shard
                     image_size:int|None=256,      # shorter side of the stored images (None: keep the size)
@@ -316,7 +316,7 @@ def download_shards(source,                       # a url/caption list file (see
                     retries:int=2,                # further attempts after a temporary failure
                     backoff:float=1.,             # seconds before the first retry (doubled each time)
                     progress:bool=True,
-                    **read_kwargs,                # `url_col`, `caption_col` for `read_url_list`
+                    **read_kwargs,                # url_col, caption_col for read_url_list
                    ) -> dict:
     "Download a url/caption list into WebDataset shards: bounded concurrency, timeouts, retries; failures are counted, a rerun resumes."
     rows = source if isinstance(source, list) else read_url_list(source, **read_kwargs)
@@ -360,7 +360,7 @@ def _share(n:int, worker:int, num_workers:int) -> int:
 
 class ShardDataset(IterableDataset):
     "(image tensor, token ids) streamed from WebDataset shards, split over ranks and workers, shuffled by a buffer; None for an unusable sample."
-    def __init__(self, shards,                          # brace pattern, folder or list (see `expand_shards`)
+    def __init__(self, shards,                          # brace pattern, folder or list (see expand_shards)
                  transform:Callable,                     # PIL image → tensor
                  tokenizer:Callable,                     # list of n texts → LongTensor (n, context_length)
                  samples_per_epoch:int|None=None,        # all ranks together; None: one pass over each rank's shards
@@ -449,10 +449,10 @@ class ShardLoader(ClipLoader):
 # %% ../nbs/06c_beyond_flickr.ipynb #134c0a3d
 URL_LIST_SUFFIXES = ('.tsv', '.txt', '.parquet')
 
-def source_records(source:str,                 # 'coco:PATH' for COCO Captions, else any source of `clip_nbdev.data.load_records`
+def source_records(source:str,                 # 'coco:PATH' for COCO Captions, else any source of clip_nbdev.data.load_records
                    split:str|None=None,         # keep only this split
                    max_captions:int|None=None,  # keep the first N captions of each image (5: the Flickr and COCO retrieval protocol)
-                   **kwargs,                    # passed on to `load_records` (e.g. `image_size` for shapes)
+                   **kwargs,                    # passed on to load_records (e.g. image_size for shapes)
                   ) -> list:
     "Records of any source clip_nbdev reads, COCO included, optionally of one split and with at most `max_captions` captions each."
     records = read_coco(source[len('coco:'):]) if source.startswith('coco:') else load_records(source, split=split, **kwargs)

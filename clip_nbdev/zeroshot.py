@@ -156,7 +156,7 @@ def encode_images(model:nn.Module, images:torch.Tensor, batch_size:int=256) -> t
 class ZeroShotClassifier:
     "A classifier from class names: logits = `logit_scale` · unit image features · `class_weights`ᵀ."
     def __init__(self, model:nn.Module,            # a CLIP: anything with `encode_image` and `encode_text`
-                 tokenizer,                        # callable: list of str → (N, L) token ids (e.g. `clip_nbdev.text.tokenize`)
+                 tokenizer,                        # callable: list of str → (N, L) token ids (e.g. clip_nbdev.text.tokenize)
                  class_names,                      # one name per class, distinct
                  templates=SIMPLE_TEMPLATES,       # prompt templates with one '{}', a `TEMPLATE_SETS` name, or a file
                  logit_scale:float=100.,           # CLIP's inverse temperature at the end of training
@@ -355,8 +355,8 @@ def _openai_name(name) -> str|None:
     return {_config_key(k): k for k in OPENAI_MODELS}.get(_config_key(str(name)))
 
 def load_openai(name_or_path,      # a name in `OPENAI_MODELS` (any spelling), or the path of an OpenAI CLIP file
-                device=None,       # where the model goes (default: `pick_device()`)
-                root=None,         # download folder (default: `default_cache_dir()`)
+                device=None,       # where the model goes (default: pick_device())
+                root=None,         # download folder (default: default_cache_dir())
                ) -> tuple:
     "(model, transform): one of OpenAI's CLIPs as chapter 05's `CLIP` in eval mode (float32), and its preprocessing."
     path, key = Path(name_or_path), _openai_name(name_or_path)
@@ -419,10 +419,10 @@ def _file_key(path) -> str:
 
 class CLIPInference:
     "A CLIP with its tokenizer and preprocessing, offering `similarity`, `classify`, `retrieve_images` and `retrieve_texts`."
-    def __init__(self, model:nn.Module,       # chapter 05's `CLIP` (or any model with `encode_image`, `encode_text`, `logit_scale`)
-                 tokenizer=None,              # texts → ids; default: `tokenize` at the model's context length
+    def __init__(self, model:nn.Module,       # chapter 05's CLIP (or any model with encode_image, encode_text, logit_scale)
+                 tokenizer=None,              # texts → ids; default: tokenize at the model's context length
                  transform=None,              # PIL image → tensor; default: `clip_transform(model.image_size)`
-                 device=None,                 # default: `pick_device()` (a GPU when there is one)
+                 device=None,                 # default: pick_device() (a GPU when there is one)
                  batch_size:int=64,           # images or texts per forward pass
                  name:str|None=None,          # identifies the weights for the feature cache (default: a hash of the weights)
                 ):
@@ -584,7 +584,7 @@ def show_classification(image, labels:list, probs:list, title:str='', width:floa
 def playground(inference:CLIPInference,   # the model to ask
                images:dict,                # name → image (path, PIL image or tensor)
                class_names:str='',         # initial comma-separated class names
-               templates='simple'):        # prompt templates (see `get_templates`)
+               templates='simple'):        # prompt templates (see get_templates)
     "ipywidgets: choose an image, type comma-separated class names, see the zero-shot probabilities."
     import ipywidgets as widgets
     from IPython.display import display
@@ -615,7 +615,9 @@ def load_inference(checkpoint,   # a clip_nbdev training checkpoint, an OpenAI f
         raise ValueError(f"--device {device}: no CUDA GPU is available here")
     return CLIPInference.from_checkpoint(checkpoint, device=device)
 
-def warn(message:str): print(f'clip_nbdev_predict: warning: {message}', file=sys.stderr)
+def warn(message:str):
+    "Print `message` to stderr as a `clip_nbdev_predict` warning; the command goes on."
+    print(f'clip_nbdev_predict: warning: {message}', file=sys.stderr)
 
 def readable_images(paths:list) -> list:
     "The readable image files among `paths` (as `Path`s); with several, bad ones are skipped with a warning, and none left is an error."

@@ -1,0 +1,208 @@
+"""Static checks of the notebooks and the pages a reader follows (fast: reads files, runs nothing heavy).
+
+Each check prints `FAIL <notebook>: <what is wrong>` lines; the script exits 1 if any fails.
+  kernelspec   every notebook names the python3 kernel (JupyterLab then opens it without asking)
+  sidebar      every notebook is in nbs/sidebar.yml, every entry exists, labels carry one unambiguous number
+  links        README/notebook links into the docs site name pages nbdev 2 produces; the index links absolutely
+  markdown     no Markdown cell holds Python code (it would render as prose and its test would never run)
+  outputs      no saved widget view, progress bar or `<ipython-input-…>` warning location in outputs
+  install      each chapter's Colab cell installs `clip_nbdev[nb]` from git (and the emoji packages where used);
+               reference libraries are imported in cells of their own; the closing export cell is a no-op off-project
+Usage: python .ci/nb_checks.py [--root DIR]
+"""
+import ast, json, os, re, subprocess, sys, tempfile, types
+from configparser import ConfigParser
+from pathlib import Path
+import yaml
+
+# Modules that the base requirements (settings.ini `requirements`), Jupyter itself or the stdlib provide; any other
+# import in a chapter is a reference library or reader from the `nb` extra and must sit in a cell of its own.
+BASE_MODULES = {'clip_nbdev', 'torch', 'torchvision', 'einops', 'matplotlib', 'PIL', 'numpy', 'fastcore', 'regex', 'ftfy',
+                'tqdm', 'IPython'} | set(sys.stdlib_module_names)
+EMOJI_USES = re.compile(r'NotoColorEmoji|/usr/share/fonts/truetype/noto|/usr/share/unicode|\bemoji_\w+\(|clip_nbdev\.emoji\b')
+EMOJI_APT = 'fonts-noto-color-emoji unicode-data unicode-cldr-core'
+
+def page_name(nb_name:str) -> str:
+    "The page nbdev 2.4.14 writes for a notebook (nbdev.doclinks._nbpath2html): number prefix dropped, .html."
+    return re.sub(r'^\d+[a-zA-Z0-9]*_', '', nb_name.lower()).rsplit('.', 1)[0] + '.html'
+
+def src(c): return ''.join(c['source']) if isinstance(c['source'], list) else c['source']
+def directives(s): return {m.group(1).strip() for m in re.finditer(r'^#\|\s*([\w-]+(?:\s*:\s*\w+)?)', s, re.M)}
+def executed(c): return c['cell_type'] == 'code' and not re.search(r'^#\|\s*eval\s*:\s*false', src(c), re.M)
+
+class Checks:
+    def __init__(self, root:Path):
+        self.root = root.resolve()
+        cfg = ConfigParser(delimiters=['=']); cfg.read(self.root/'settings.ini'); self.cfg = cfg['DEFAULT']
+        self.nbs_path = self.root/self.cfg.get('nbs_path', 'nbs')
+        self.site = (self.cfg['doc_host'] + self.cfg['doc_baseurl']).rstrip('/')
+        self.git_url = self.cfg['git_url']
+        self.nbs = {p.name: json.loads(p.read_text()) for p in sorted(self.nbs_path.glob('*.ipynb')) if not p.name.startswith('_')}
+        self.failures = []
+
+    def fail(self, where, what): self.failures.append(f'FAIL {where}: {what}')
+
+    def kernelspec(self):
+        for name, nb in self.nbs.items():
+            ks = nb.get('metadata', {}).get('kernelspec') or {}
+            if ks.get('name') != 'python3' or ks.get('language') != 'python':
+                self.fail(name, f"metadata has no python3 kernelspec (got {ks or 'none'}); JupyterLab asks for a kernel on open")
+
+    def sidebar(self):
+        entries = []
+        def walk(items):
+            for it in items or []:
+                if isinstance(it, str): entries.append((it, None))
+                elif 'href' in it and 'section' not in it: entries.append((it['href'], it.get('text')))
+                else:
+                    if it.get('href'): entries.append((it['href'], it.get('section')))
+                    walk(it.get('contents'))
+        walk(yaml.safe_load((self.nbs_path/'sidebar.yml').read_text())['website']['sidebar']['contents'])
+        hrefs = [h for h, _ in entries]
+        for name in self.nbs:
+            if name not in hrefs: self.fail(name, 'missing from nbs/sidebar.yml: readers cannot reach it from the sidebar or the breadcrumb')
+        for h in hrefs:
+            if not (self.nbs_path/h).exists(): self.fail('nbs/sidebar.yml', f'entry {h} names no file in nbs/')
+            if hrefs.count(h) > 1: self.fail('nbs/sidebar.yml', f'{h} appears {hrefs.count(h)} times')
+        numbers = {}
+        for h, text in entries:
+            if h == self.cfg.get('readme_nb', 'index.ipynb'): continue
+            m = re.match(r'^(Appendix(?: (\d\d[a-z]?))?|(\d\d[a-z]?)) · \S', text or '')
+            if not m: self.fail(h, f"sidebar label {text!r} does not start with a chapter number ('05a · ') or 'Appendix'"); continue
+            num = m.group(2) or m.group(3)
+            file_num = re.match(r'^(\d+[a-z]?)_', h)
+            if num and file_num and not num.startswith(file_num.group(1)):
+                self.fail(h, f'sidebar number {num} does not match the file name')
+            if num and num in numbers: self.fail(h, f'sidebar number {num} is also used for {numbers[num]}: numbers must be unambiguous')
+            if num: numbers[num] = h
+        titles = {}
+        for name, nb in self.nbs.items():
+            h1 = next((m.group(1) for c in nb['cells'] if c['cell_type'] == 'markdown'
+                       for m in [re.search(r'^#\s+(.+)$', src(c), re.M)] if m), None)
+            if h1 is None: self.fail(name, 'has no H1 title')
+            elif h1 in titles: self.fail(name, f'H1 title {h1!r} is also the title of {titles[h1]}')
+            else: titles[h1] = name
+
+    def links(self):
+        pages = {page_name(n) for n in self.nbs} | {'index.html'}
+        readme_nb = self.cfg.get('readme_nb', 'index.ipynb')
+        texts = [('README.md', (self.root/'README.md').read_text())]
+        texts += [(n, src(c)) for n, nb in self.nbs.items() for c in nb['cells'] if c['cell_type'] == 'markdown']
+        texts += [(n, ''.join(o.get('data', {}).get('text/markdown', ''))) for n, nb in self.nbs.items()
+                  for c in nb['cells'] for o in c.get('outputs', [])]
+        site = re.escape(self.site)
+        for where, text in texts:
+            for m in re.finditer(rf'\]\(({site}/([^)#\s]*))', text):
+                page = m.group(2) or 'index.html'
+                if page not in pages:
+                    hint = f' (nbdev names it {page_name(page.replace(".html", ".ipynb"))})' if re.match(r'\d', page) else ''
+                    self.fail(where, f'links to {m.group(1)}, a page nbdev does not produce{hint}')
+            for m in re.finditer(r'\]\(([^)#\s:]+\.(?:ipynb|html))(#[^)]*)?\)', text):
+                target = m.group(1)
+                if where in ('README.md', readme_nb):
+                    self.fail(where, f'relative link {target}: README.md is made from {readme_nb}, and on GitHub or PyPI a '
+                                     f'relative link 404s; link {self.site}/{page_name(target)}')
+                elif target.endswith('.ipynb') and target not in self.nbs: self.fail(where, f'links to {target}, which is not in nbs/')
+                elif target.endswith('.html') and target not in pages: self.fail(where, f'links to {target}, a page nbdev does not produce')
+
+    @staticmethod
+    def code_lines(md:str) -> list:
+        "Lines of a Markdown cell, outside code fences, that parse as a Python statement doing something."
+        out, fence = [], False
+        for line in md.splitlines():
+            if line.lstrip().startswith(('```', '~~~')): fence = not fence; continue
+            if fence or not line.strip() or line.startswith(('    ', '\t', '|', '>', '#', '- ', '* ', '<')): continue
+            try: tree = ast.parse(line.strip())
+            except SyntaxError: continue
+            stmt = tree.body[0] if len(tree.body) == 1 else None
+            if isinstance(stmt, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Import, ast.ImportFrom, ast.Return)) or \
+               isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+                out.append(line)
+        return out
+
+    def markdown(self):
+        for name, nb in self.nbs.items():
+            for i, c in enumerate(nb['cells']):
+                if c['cell_type'] == 'markdown' and (lines := self.code_lines(src(c))):
+                    self.fail(name, f'Markdown cell {i} (id {c.get("id")}) holds Python code, e.g. {lines[0].strip()[:70]!r}: make it a code cell')
+
+    PROGRESS = re.compile(r'\d+%\|[^|\n]*\|\s*\d+/\d+|\d+(?:\.\d+)?(?:it|ba|examples|B)/s\]')
+    def outputs(self):
+        for name, nb in self.nbs.items():
+            if 'widgets' in nb.get('metadata', {}): self.fail(name, 'notebook metadata keeps saved widget state ("widgets")')
+            for i, c in enumerate(nb['cells']):
+                for o in c.get('outputs', []):
+                    data, text = o.get('data', {}), ''.join(o.get('text', '')) + ''.join(o.get('data', {}).get('text/plain', ''))
+                    if 'application/vnd.jupyter.widget-view+json' in data:
+                        self.fail(name, f'cell {i} (id {c.get("id")}) keeps a saved widget output (GitHub shows it as {text[:25]!r}…): clear it')
+                    if self.PROGRESS.search(text): self.fail(name, f'cell {i} (id {c.get("id")}) keeps a progress bar: {self.PROGRESS.search(text).group(0)!r}')
+                    if '<ipython-input-' in text: self.fail(name, f"cell {i} (id {c.get('id')}) shows a warning located in '<ipython-input-…>'")
+
+    def install(self):
+        want = f'pip install -q "clip_nbdev[nb] @ git+{self.git_url}.git"'
+        for name, nb in self.nbs.items():
+            if not re.match(r'\d', name): continue
+            cells = nb['cells']
+            inst = [c for c in cells if c['cell_type'] == 'code' and '[ -e /content ]' in src(c)]
+            if len(inst) != 1: self.fail(name, f'expected one Colab install cell (`! [ -e /content ] && pip install …`), found {len(inst)}'); continue
+            s = src(inst[0])
+            if want not in s: self.fail(name, f'the Colab install cell does not run `{want}`')
+            if not {'hide', 'eval: false'} <= {d.replace(' ', '').replace(':', ': ') for d in directives(s)}:
+                self.fail(name, 'the Colab install cell must be `#| hide` and `#| eval: false`')
+            uses_emoji = any(executed(c) and EMOJI_USES.search(src(c)) for c in cells)
+            if uses_emoji and EMOJI_APT not in s:
+                self.fail(name, f'uses the emoji font / Unicode tables, but its Colab cell does not apt-get install {EMOJI_APT}')
+            for i, c in enumerate(cells):
+                if not executed(c) or 'export' in directives(src(c)): continue
+                roots = self.import_roots(src(c))
+                extra, own = roots - BASE_MODULES, roots & BASE_MODULES - set(sys.stdlib_module_names)
+                if extra and own:
+                    self.fail(name, f'cell {i} (id {c.get("id")}) imports reference libraries {sorted(extra)} together with {sorted(own)}: '
+                                    'a missing reference library would take the chapter\'s own imports down; split the cell')
+            exp = [c for c in cells if c['cell_type'] == 'code' and 'nbdev_export(' in src(c)]
+            if len(exp) != 1: self.fail(name, f'expected one closing nbdev_export() cell, found {len(exp)}')
+            else: self.export_cell(name, src(exp[0]))
+
+    @staticmethod
+    def import_roots(s):
+        s = '\n'.join(l for l in s.splitlines() if not l.lstrip().startswith(('!', '%')))
+        try: tree = ast.parse(s)
+        except SyntaxError: return set()
+        roots = set()
+        for n in ast.walk(tree):
+            if isinstance(n, ast.Import): roots |= {a.name.split('.')[0] for a in n.names}
+            elif isinstance(n, ast.ImportFrom) and n.level == 0 and n.module: roots.add(n.module.split('.')[0])
+        return roots
+
+    def export_cell(self, name, s):
+        "Run the closing cell with a stand-in nbdev: it must export inside the project and do nothing outside it (Colab)."
+        calls = []
+        fake = types.ModuleType('nbdev'); fake.nbdev_export = lambda *a, **k: calls.append(os.getcwd())
+        saved, cwd = sys.modules.get('nbdev'), os.getcwd()
+        sys.modules['nbdev'] = fake
+        try:
+            with tempfile.TemporaryDirectory() as outside:
+                for where, expect in ((outside, 0), (str(self.nbs_path), 1)):
+                    os.chdir(where); calls.clear()
+                    try: exec(compile(s, f'{name} export cell', 'exec'), {})
+                    except Exception as e: self.fail(name, f'the closing export cell raises {type(e).__name__}: {e} in {where}'); continue
+                    if len(calls) != expect:
+                        self.fail(name, 'the closing export cell ' + ('calls nbdev_export() outside an nbdev project (it raises on Colab)'
+                                                                       if expect == 0 else 'does not call nbdev_export() inside the project'))
+        finally:
+            os.chdir(cwd)
+            if saved is not None: sys.modules['nbdev'] = saved
+            else: sys.modules.pop('nbdev', None)
+
+def main():
+    root = Path(sys.argv[sys.argv.index('--root') + 1]) if '--root' in sys.argv else Path(__file__).resolve().parent.parent
+    ch = Checks(root)
+    for check in ('kernelspec', 'sidebar', 'links', 'markdown', 'outputs', 'install'):
+        before = len(ch.failures)
+        getattr(ch, check)()
+        print(f"{'ok  ' if len(ch.failures) == before else 'FAIL'} {check}")
+    for f in ch.failures: print(f)
+    print(f'notebook checks: {len(ch.failures)} problem(s) in {len(ch.nbs)} notebooks')
+    sys.exit(1 if ch.failures else 0)
+
+if __name__ == '__main__': main()
