@@ -4,23 +4,27 @@
 
 # %% ../nbs/05_infonce_model.ipynb #5a490a2e
 from __future__ import annotations
-import inspect, warnings
+import inspect, json, warnings
 from pathlib import Path
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['MODEL_CONFIGS', 'build_image_tower', 'CLIP', 'model_config', 'create_model', 'load_state_dict_file', 'infer_config',
-           'from_openai_state_dict']
+__all__ = ['ACT_LAYERS', 'IMAGE_TOWERS', 'MODEL_CONFIGS', 'OPENAI_ARCHITECTURES', 'CLIP_KEYS', 'build_image_tower', 'CLIP',
+           'model_config', 'create_model', 'ResNetTower', 'checked_model_config', 'model_config_from',
+           'load_state_dict_file', 'infer_config', 'from_openai_state_dict']
 
 # %% ../nbs/05_infonce_model.ipynb #938b7630
-from .resnet import ModifiedResNet
+from .resnet import BasicBlock, ModifiedResNet, ResNet
 from .vit import VisionTransformer, _config_key
+from .attention import QuickGELU
 from .text import TextTransformer
 from .loss import LOGIT_SCALE_INIT
 
 # %% ../nbs/05_infonce_model.ipynb #408b5b26
+ACT_LAYERS = {'quick_gelu': QuickGELU, 'gelu': nn.GELU}   # the MLP activations a config may name
+
 def _checked_cfg(cls:type, cfg:dict, what:str) -> dict:
     "`cfg` if every key is an argument of `cls` (besides `output_dim`) and none is missing, else a `ValueError` naming them."
     params = {k: p for k, p in inspect.signature(cls).parameters.items() if k != 'output_dim'}
@@ -31,23 +35,53 @@ def _checked_cfg(cls:type, cfg:dict, what:str) -> dict:
                          f"unknown {sorted(unknown)}, missing {sorted(missing)}")
     return dict(cfg)
 
-def build_image_tower(embed_dim:int, vision_cfg:dict) -> nn.Module:
-    "A `ModifiedResNet` if `vision_cfg['layers']` lists blocks per stage, else a `VisionTransformer`; either projects to `embed_dim`."
-    cls = ModifiedResNet if isinstance(vision_cfg.get('layers'), (tuple, list)) else VisionTransformer
-    cfg = _checked_cfg(cls, vision_cfg, 'vision_cfg')
-    if cls is ModifiedResNet: cfg['layers'] = tuple(cfg['layers'])
-    return cls(output_dim=embed_dim, **cfg)
+def _plain_cfg(cfg:dict, what:str) -> dict:
+    "A copy of `cfg` in plain JSON types, as checkpoints and config files need: tuples as lists, an activation class as its name."
+    if not isinstance(cfg, dict): raise ValueError(f"expected {what} as a dict of keyword arguments, got {type(cfg).__name__}")
+    out = {k: list(v) if isinstance(v, tuple) else v for k, v in cfg.items()}
+    if 'act_layer' in out:
+        act, names = out['act_layer'], {c: n for n, c in ACT_LAYERS.items()}
+        if isinstance(act, type) and act in names: out['act_layer'] = names[act]
+        elif not (isinstance(act, str) and act in ACT_LAYERS):
+            raise ValueError(f"{what}: expected act_layer in {list(ACT_LAYERS)} (or those classes), got {act!r}")
+    return out
 
+def _tower_kwargs(cls:type, cfg:dict, what:str) -> dict:
+    "Checked keyword arguments for `cls` from a plain config: an activation's name back to its class, lists of layers as tuples."
+    cfg = _checked_cfg(cls, cfg, what)
+    if 'act_layer' in cfg: cfg['act_layer'] = ACT_LAYERS[cfg['act_layer']]
+    if isinstance(cfg.get('layers'), list): cfg['layers'] = tuple(cfg['layers'])
+    return cfg
+
+IMAGE_TOWERS = {'modified_resnet': ModifiedResNet, 'vit': VisionTransformer}   # `vision_cfg['tower']` → class (more below)
+
+def build_image_tower(embed_dim:int, vision_cfg:dict) -> nn.Module:
+    "The image tower `vision_cfg['tower']` names, projecting to `embed_dim`; without `tower`, a `ModifiedResNet` if `layers` is a list, else a ViT."
+    cfg = _plain_cfg(vision_cfg, 'vision_cfg')
+    kind = cfg.pop('tower', 'modified_resnet' if isinstance(cfg.get('layers'), list) else 'vit')
+    if not (isinstance(kind, str) and kind in IMAGE_TOWERS):
+        raise ValueError(f"vision_cfg: expected tower in {list(IMAGE_TOWERS)}, got {kind!r}")
+    return IMAGE_TOWERS[kind](output_dim=embed_dim, **_tower_kwargs(IMAGE_TOWERS[kind], cfg, 'vision_cfg'))
+
+# %% ../nbs/05_infonce_model.ipynb #a56349ba
 class CLIP(TextTransformer):
     "CLIP: OpenAI's text tower at the top level (it *is* a `TextTransformer`), an image tower `visual`, and the learned `logit_scale`."
     def __init__(self, embed_dim:int,  # E: size of the joint image-text embedding
-                 vision_cfg:dict,     # ModifiedResNet or VisionTransformer arguments, without output_dim
-                 text_cfg:dict,       # TextTransformer arguments, without output_dim
+                 vision_cfg:dict,     # image tower arguments without `output_dim` (`tower` names the kind: see `IMAGE_TOWERS`)
+                 text_cfg:dict,       # `TextTransformer` arguments, without `output_dim`
                 ):
-        super().__init__(output_dim=embed_dim, **_checked_cfg(TextTransformer, text_cfg, 'text_cfg'))  # token_embedding … text_projection
-        self.embed_dim, self.vision_cfg, self.text_cfg = embed_dim, dict(vision_cfg), dict(text_cfg)  # enough to rebuild the model
+        if isinstance(embed_dim, bool) or not isinstance(embed_dim, int) or embed_dim < 1:
+            raise ValueError(f"expected embed_dim to be a positive int, got {embed_dim!r}")
+        vision_cfg, text_cfg = _plain_cfg(vision_cfg, 'vision_cfg'), _plain_cfg(text_cfg, 'text_cfg')
+        super().__init__(output_dim=embed_dim, **_tower_kwargs(TextTransformer, text_cfg, 'text_cfg'))  # token_embedding … text_projection
+        self.embed_dim, self.vision_cfg, self.text_cfg = embed_dim, vision_cfg, text_cfg   # plain types: enough to rebuild the model
         self.visual = build_image_tower(embed_dim, vision_cfg)
         self.logit_scale = nn.Parameter(torch.tensor(LOGIT_SCALE_INIT))  # log(1/τ), τ = 0.07; each part is initialised as it is built
+
+    @property
+    def config(self) -> dict:
+        "The keyword arguments that rebuild this architecture, `CLIP(**model.config)`, as plain JSON types (a fresh copy)."
+        return json.loads(json.dumps(dict(embed_dim=self.embed_dim, vision_cfg=self.vision_cfg, text_cfg=self.text_cfg)))
 
     def init_parameters(self):
         "Re-initialise the whole model: the text tower's scheme, the image tower's, and logit_scale = ln(1/0.07)."
@@ -77,30 +111,89 @@ class CLIP(TextTransformer):
 # %% ../nbs/05_infonce_model.ipynb #727521b9
 _TEXT_512 = dict(context_length=77, vocab_size=49408, width=512, heads=8, layers=12)
 _TEXT_TINY = dict(context_length=77, vocab_size=49408, width=128, heads=2, layers=4)
+_RN = lambda layers, width, res: dict(layers=layers, width=width, heads=width // 2, input_resolution=res)   # heads: width·32/64
+_VIT = lambda res, patch, width, layers: dict(input_resolution=res, patch_size=patch, width=width, layers=layers, heads=width // 64)
+
+def _split_preset(width:int, layers:int) -> dict:
+    "`layers` blocks of `width` (64-dim heads), half in a ViT at 224 px with 16-px patches, half in a char-level text tower."
+    text = dict(context_length=77, vocab_size=258, width=width, heads=width // 64, layers=layers // 2, tokenizer='char')
+    return dict(embed_dim=width, vision_cfg=_VIT(224, 16, width, layers // 2), text_cfg=text)
 
 MODEL_CONFIGS = {
-    'RN50':         dict(embed_dim=1024, vision_cfg=dict(layers=(3, 4, 6, 3), width=64, heads=32, input_resolution=224), text_cfg=_TEXT_512),
-    'RN101':        dict(embed_dim=512, vision_cfg=dict(layers=(3, 4, 23, 3), width=64, heads=32, input_resolution=224), text_cfg=_TEXT_512),
-    'ViT-B-32':     dict(embed_dim=512, vision_cfg=dict(input_resolution=224, patch_size=32, width=768, layers=12, heads=12), text_cfg=_TEXT_512),
-    'ViT-B-16':     dict(embed_dim=512, vision_cfg=dict(input_resolution=224, patch_size=16, width=768, layers=12, heads=12), text_cfg=_TEXT_512),
-    'ViT-L-14':     dict(embed_dim=768, vision_cfg=dict(input_resolution=224, patch_size=14, width=1024, layers=24, heads=16),
-                         text_cfg=dict(_TEXT_512, width=768, heads=12)),
-    'ViT-L-14-336': dict(embed_dim=768, vision_cfg=dict(input_resolution=336, patch_size=14, width=1024, layers=24, heads=16),
-                         text_cfg=dict(_TEXT_512, width=768, heads=12)),
-    'RN-tiny':      dict(embed_dim=128, vision_cfg=dict(layers=(1, 1, 1, 1), width=32, heads=16, input_resolution=64), text_cfg=_TEXT_TINY),
-    'ViT-tiny':     dict(embed_dim=128, vision_cfg=dict(input_resolution=64, patch_size=8, width=128, layers=4, heads=2), text_cfg=_TEXT_TINY),
+    'RN50':         dict(embed_dim=1024, vision_cfg=_RN([3, 4, 6, 3], 64, 224), text_cfg=_TEXT_512),
+    'RN101':        dict(embed_dim=512, vision_cfg=_RN([3, 4, 23, 3], 64, 224), text_cfg=_TEXT_512),
+    'RN50x4':       dict(embed_dim=640, vision_cfg=_RN([4, 6, 10, 6], 80, 288), text_cfg=dict(_TEXT_512, width=640, heads=10)),
+    'RN50x16':      dict(embed_dim=768, vision_cfg=_RN([6, 8, 18, 8], 96, 384), text_cfg=dict(_TEXT_512, width=768, heads=12)),
+    'RN50x64':      dict(embed_dim=1024, vision_cfg=_RN([3, 15, 36, 10], 128, 448), text_cfg=dict(_TEXT_512, width=1024, heads=16)),
+    'ViT-B-32':     dict(embed_dim=512, vision_cfg=_VIT(224, 32, 768, 12), text_cfg=_TEXT_512),
+    'ViT-B-16':     dict(embed_dim=512, vision_cfg=_VIT(224, 16, 768, 12), text_cfg=_TEXT_512),
+    'ViT-L-14':     dict(embed_dim=768, vision_cfg=_VIT(224, 14, 1024, 24), text_cfg=dict(_TEXT_512, width=768, heads=12)),
+    'ViT-L-14-336': dict(embed_dim=768, vision_cfg=_VIT(336, 14, 1024, 24), text_cfg=dict(_TEXT_512, width=768, heads=12)),
+    'RN-tiny':      dict(embed_dim=128, vision_cfg=_RN([1, 1, 1, 1], 32, 64), text_cfg=_TEXT_TINY),
+    'ViT-tiny':     dict(embed_dim=128, vision_cfg=_VIT(64, 8, 128, 4), text_cfg=_TEXT_TINY),
+    'tiny':         _split_preset(256, 6),     # a seed project's four sizes (joint width, total depth)
+    'small':        _split_preset(384, 8),
+    'base':         _split_preset(512, 12),
+    'large':        _split_preset(768, 24),
+    'small-bpe':    dict(embed_dim=256, vision_cfg=_VIT(224, 32, 384, 6), text_cfg=dict(_TEXT_512, width=256, heads=4, layers=6)),
+    'RN18':         dict(embed_dim=512, vision_cfg=dict(tower='resnet', layers=[2, 2, 2, 2], width=64, input_resolution=224),
+                         text_cfg=_TEXT_512),
 }
+OPENAI_ARCHITECTURES = ('RN50', 'RN101', 'RN50x4', 'RN50x16', 'RN50x64', 'ViT-B-32', 'ViT-B-16', 'ViT-L-14', 'ViT-L-14-336')
 
 def model_config(name:str) -> dict:
-    "The `CLIP` arguments of a named preset; names are normalised as chapter 03's (`ViT-B/32` = `vit-b-32-quickgelu`)."
+    "The `CLIP` arguments of a named preset, in plain types; names are normalised as chapter 03's (`ViT-B/32` = `vit-b-32-quickgelu`)."
     table = {_config_key(k): v for k, v in MODEL_CONFIGS.items()}
-    if _config_key(name) not in table: raise ValueError(f"unknown model {name!r}; expected one of {list(MODEL_CONFIGS)}")
+    if not isinstance(name, str) or _config_key(name) not in table:
+        raise ValueError(f"unknown model {name!r}; expected one of {list(MODEL_CONFIGS)}")
     cfg = table[_config_key(name)]
-    return dict(embed_dim=cfg['embed_dim'], vision_cfg=dict(cfg['vision_cfg']), text_cfg=dict(cfg['text_cfg']))
+    return dict(embed_dim=cfg['embed_dim'], vision_cfg=_plain_cfg(cfg['vision_cfg'], 'vision_cfg'),
+                text_cfg=_plain_cfg(cfg['text_cfg'], 'text_cfg'))
 
 def create_model(name:str) -> CLIP:
     "A randomly initialised `CLIP` from a named preset (see `MODEL_CONFIGS`)."
     return CLIP(**model_config(name))
+
+# %% ../nbs/05_infonce_model.ipynb #41092890
+class ResNetTower(ResNet):
+    "torchvision's ResNet with `BasicBlock`s (ResNet-18/34) as CLIP's image tower: `fc` projects the pooled features to `output_dim`."
+    def __init__(self, layers:list|tuple=(2, 2, 2, 2),  # blocks per stage: (2, 2, 2, 2) is ResNet-18, (3, 4, 6, 3) ResNet-34
+                 output_dim:int=512,                   # E: size of the image features
+                 input_resolution:int=224,             # side of the images the transforms make (the average pool takes any)
+                 width:int=64,                         # channels after the stem; the stages have 1, 2, 4, 8 × width
+                 channels_last:bool=False,             # store weights and run convolutions in channels-last memory format
+                ):
+        super().__init__(BasicBlock, tuple(layers), num_classes=output_dim, width=width, channels_last=channels_last)
+        self.input_resolution, self.output_dim = input_resolution, output_dim
+
+IMAGE_TOWERS['resnet'] = ResNetTower
+
+# %% ../nbs/05_infonce_model.ipynb #8efc4be4
+CLIP_KEYS = ('embed_dim', 'vision_cfg', 'text_cfg')
+
+def checked_model_config(cfg:dict, where:str='model config') -> dict:
+    "`cfg`, `CLIP`'s keyword arguments, in plain types once `CLIP` accepts them; else a `ValueError` naming `where`."
+    if not isinstance(cfg, dict) or set(cfg) != set(CLIP_KEYS):
+        got = f"keys {sorted(cfg)}" if isinstance(cfg, dict) else f"a {type(cfg).__name__}"
+        raise ValueError(f"{where}: expected an object with the keys {list(CLIP_KEYS)}, got {got}")
+    try:
+        with torch.device('meta'): model = CLIP(**cfg)          # every check of CLIP and its towers; no memory used
+    except (ValueError, TypeError, RuntimeError) as e: raise ValueError(f"{where}: {e}") from None
+    return model.config
+
+def model_config_from(spec:str|Path|dict) -> dict:
+    "`CLIP` keyword arguments from a preset name (`MODEL_CONFIGS`), a JSON file of them, or a dict of them (checked)."
+    if isinstance(spec, dict): return checked_model_config(spec)
+    if not isinstance(spec, (str, Path)): raise ValueError(f"expected a preset name, a JSON file or a dict, got {type(spec).__name__}")
+    path = Path(spec).expanduser()
+    if path.suffix.lower() == '.json' or path.is_file():
+        if not path.is_file(): raise FileNotFoundError(f"{path} does not exist; expected a JSON file of CLIP keyword arguments")
+        try: cfg = json.loads(path.read_text(encoding='utf-8'))
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise ValueError(f"{path}: expected a JSON object with the keys {list(CLIP_KEYS)}, got unreadable JSON ({e})") from None
+        return checked_model_config(cfg, str(path))
+    if isinstance(spec, str) and _config_key(spec) in {_config_key(k) for k in MODEL_CONFIGS}: return model_config(spec)
+    raise ValueError(f"expected a preset name from {list(MODEL_CONFIGS)} or the path of a JSON file (ending .json), got {str(spec)!r}")
 
 # %% ../nbs/05_infonce_model.ipynb #252b5090
 _NOT_WEIGHTS = ('input_resolution', 'context_length', 'vocab_size', 'attn_mask')  # in OpenAI's archives; not parameters
@@ -117,11 +210,8 @@ def _count_blocks(sd:dict, prefix:str) -> int:
     "Number of distinct `i` in keys `prefix.i.…`."
     return len({k[len(prefix):].split('.')[1] for k in sd if k.startswith(prefix + '.')})
 
-def infer_config(sd:dict) -> dict:
-    "`CLIP` arguments read off an OpenAI state dict's shapes, as OpenAI's `build_model` does (heads: 64 dims each)."
-    if 'visual.conv1.weight' not in sd or 'text_projection' not in sd:
-        raise ValueError(f"expected an OpenAI CLIP state dict with keys 'visual.conv1.weight' and 'text_projection', got {len(sd)} keys "
-                         f"starting {list(sd)[:3]}")
+def _shapes_config(sd:dict) -> dict:
+    "`CLIP` arguments read off an OpenAI-layout state dict's shapes, as OpenAI's `build_model` does: heads *assumed* 64-dim."
     if 'visual.proj' in sd:                                                                      # a ViT
         width, _, patch, _ = sd['visual.conv1.weight'].shape
         grid = round((sd['visual.positional_embedding'].shape[0] - 1) ** 0.5)
@@ -130,19 +220,40 @@ def infer_config(sd:dict) -> dict:
     else:                                                                                        # a ModifiedResNet
         width = sd['visual.layer1.0.conv1.weight'].shape[0]
         grid = round((sd['visual.attnpool.positional_embedding'].shape[0] - 1) ** 0.5)
-        vision_cfg = dict(layers=tuple(_count_blocks(sd, f'visual.layer{i}') for i in range(1, 5)), width=width,
+        vision_cfg = dict(layers=[_count_blocks(sd, f'visual.layer{i}') for i in range(1, 5)], width=width,
                           heads=width * 32 // 64, input_resolution=grid * 32)
     text_width = sd['ln_final.weight'].shape[0]
     text_cfg = dict(context_length=sd['positional_embedding'].shape[0], vocab_size=sd['token_embedding.weight'].shape[0],
                     width=text_width, heads=text_width // 64, layers=_count_blocks(sd, 'transformer.resblocks'))
     return dict(embed_dim=sd['text_projection'].shape[1], vision_cfg=vision_cfg, text_cfg=text_cfg)
 
+# %% ../nbs/05_infonce_model.ipynb #016cb9fe
+def _describe(cfg:dict) -> str:
+    v, t = cfg['vision_cfg'], cfg['text_cfg']
+    image = f"ViT width {v['width']}, {v['layers']} layers" if 'patch_size' in v else f"ResNet width {v['width']}, layers {v['layers']}"
+    return f"{image}; text width {t['width']}, {t['layers']} layers"
+
+def infer_config(sd:dict) -> dict:
+    "`CLIP` arguments of a state dict of one of OpenAI's architectures (`OPENAI_ARCHITECTURES`); a `ValueError` for any other."
+    if 'visual.conv1.weight' not in sd or 'text_projection' not in sd:
+        raise ValueError(f"expected an OpenAI CLIP state dict with keys 'visual.conv1.weight' and 'text_projection', got {len(sd)} keys "
+                         f"starting {list(sd)[:3]}")
+    try: cfg = _shapes_config(sd)
+    except (KeyError, ValueError, IndexError): cfg = None                         # e.g. a `ResNetTower`: not OpenAI's layout
+    if cfg is not None and any(cfg == model_config(name) for name in OPENAI_ARCHITECTURES): return cfg
+    found = f"its shapes ({_describe(cfg)})" if cfg else "its keys"
+    raise ValueError(f"the architecture cannot be read from this state dict: {found} match none of OpenAI's {list(OPENAI_ARCHITECTURES)}, "
+                     "and the number of attention heads leaves no trace in the weights; pass the architecture, e.g. "
+                     "from_openai_state_dict(sd, model_config='RN-tiny' | 'config.json' | dict(embed_dim=..., vision_cfg=..., text_cfg=...))")
+
+# %% ../nbs/05_infonce_model.ipynb #5ee54544
 def from_openai_state_dict(sd:dict|str|Path|nn.Module, # a state dict, a model, or a file (TorchScript archive or `torch.save`d dict)
+                           model_config:str|Path|dict|None=None,  # the architecture (see `model_config_from`); None: one of OpenAI's
                           ) -> CLIP:
-    "A float32 `CLIP` in eval mode with the architecture inferred from `sd`'s shapes and the weights loaded strictly."
+    "A float32 `CLIP` in eval mode, the architecture given or recognised from `sd`'s shapes, the weights loaded strictly."
     if isinstance(sd, (str, Path)): sd = load_state_dict_file(sd)
     if isinstance(sd, nn.Module): sd = sd.state_dict()
     sd = {k: v for k, v in sd.items() if k not in _NOT_WEIGHTS}
-    model = CLIP(**infer_config(sd))
+    model = CLIP(**(infer_config(sd) if model_config is None else model_config_from(model_config)))
     model.load_state_dict(sd, strict=True)                     # float16 weights are cast to float32 on the way in
     return model.eval()

@@ -17,9 +17,10 @@ import clip_nbdev
 from .attention import LayerNorm, QuickGELU, Transformer, Packing, causal_mask
 
 # %% auto #0
-__all__ = ['SOT_TEXT', 'EOT_TEXT', 'WORD_PATTERN', 'CLIP_NUM_MERGES', 'bytes_to_unicode', 'byte_encode', 'clean_text',
-           'make_captions', 'word_symbols', 'merge_pair', 'bpe', 'default_bpe_path', 'load_merges', 'Tokenizer',
-           'default_tokenizer', 'tokenize', 'TextTransformer']
+__all__ = ['SOT_TEXT', 'EOT_TEXT', 'WORD_PATTERN', 'CLIP_NUM_MERGES', 'CHAR_VOCAB_SIZE', 'TOKENIZERS', 'TOKENIZER_VOCAB_SIZES',
+           'POOLS', 'bytes_to_unicode', 'byte_encode', 'clean_text', 'make_captions', 'word_symbols', 'merge_pair',
+           'bpe', 'default_bpe_path', 'load_merges', 'Tokenizer', 'default_tokenizer', 'tokenize', 'CharTokenizer',
+           'char_tokenizer', 'TextTransformer', 'padding_mask']
 
 # %% ../nbs/04_text_encoder.ipynb #fef1933b
 def bytes_to_unicode() -> dict[int, str]:
@@ -196,21 +197,66 @@ def tokenize(texts:str|list[str], context_length:int=77, truncate:bool=True) -> 
     "Tokenise one text or a list of texts with the default tokenizer: a (B, context_length) LongTensor."
     return default_tokenizer().tokenize(texts, context_length, truncate)
 
+# %% ../nbs/04_text_encoder.ipynb #adc2fb50
+CHAR_VOCAB_SIZE = 256 + 2                                       # every byte, then start- and end-of-text
+
+class CharTokenizer(Tokenizer):
+    "Character-level baseline: one id per UTF-8 byte of the cleaned text (one per character in ASCII), 256 = start, 257 = end."
+    def __init__(self, context_length:int=77):                  # default length of `tokenize`'s rows
+        self.sot_token_id, self.eot_token_id = 256, 257
+        self.vocab_size, self.context_length = CHAR_VOCAB_SIZE, context_length
+
+    def encode(self, text:str) -> list[int]:
+        "Byte ids of the cleaned `text`, without start/end tokens."
+        if not isinstance(text, str): raise TypeError(f"expected a str, got {type(text).__name__}")
+        return list(clean_text(text).encode('utf-8'))
+
+    def decode(self, ids, skip_special:bool=False) -> str:
+        "Text of a sequence of ids (list, 1-D tensor or array); start/end tokens spelled out unless `skip_special`."
+        ids = ids.tolist() if isinstance(ids, (torch.Tensor, np.ndarray)) else list(ids)
+        if skip_special and self.eot_token_id in ids: ids = ids[:ids.index(self.eot_token_id)]
+        bad = [i for i in ids if not (isinstance(i, int) and 0 <= i < self.vocab_size)]
+        if bad: raise ValueError(f"expected token ids in [0, {self.vocab_size}), got {bad[:5]}")
+        special = {256: b'' if skip_special else SOT_TEXT.encode(), 257: b'' if skip_special else EOT_TEXT.encode()}
+        return b''.join(special.get(i, bytes([i & 255])) for i in ids).decode('utf-8', errors='replace')
+
 # %% ../nbs/04_text_encoder.ipynb #995b724a
+from functools import partial
+from typing import Callable
+from fastcore.basics import patch
+
+@lru_cache(maxsize=None)
+def char_tokenizer() -> CharTokenizer:
+    "The shared `CharTokenizer`."
+    return CharTokenizer()
+
+TOKENIZERS = {'bpe': default_tokenizer, 'char': char_tokenizer}            # text_cfg's `tokenizer` → the shared tokenizer
+TOKENIZER_VOCAB_SIZES = {'bpe': 2 * 256 + CLIP_NUM_MERGES + 2, 'char': CHAR_VOCAB_SIZE}  # 49,408 and 258
+POOLS = ('eot', 'first', 'mean')
 _is_compiling = getattr(torch.compiler, 'is_compiling', None) or torch._dynamo.is_compiling   # torch ≥ 2.3, or older
 
 class TextTransformer(nn.Module):
-    "CLIP's text encoder: (B, L ≤ context_length) token ids → (B, output_dim) features read at the end-of-text token."
+    "CLIP's text encoder: (B, L ≤ context_length) token ids → (B, output_dim) features (OpenAI's: causal, read at end-of-text)."
     def __init__(self, context_length:int=77,  # longest token sequence (positions learned)
-                 vocab_size:int=49408,         # rows of the token embedding
+                 vocab_size:int|None=None,     # rows of the token embedding; default: the tokenizer's (49,408 for BPE)
                  width:int=512,                # model dimension
                  heads:int=8,                  # attention heads
                  layers:int=12,                # residual attention blocks
                  output_dim:int=512,           # dimension of the joint image-text space
                  act_layer:type=QuickGELU,     # MLP activation (OpenAI's checkpoints: QuickGELU)
+                 causal:bool=True,             # True: position i sees positions ≤ i (OpenAI); False: every real token
+                 pool:str='eot',               # the feature: at end-of-text (OpenAI), at start-of-text ('first') or the 'mean'
+                 tokenizer:str='bpe',          # 'bpe' (OpenAI's) or 'char' (one id per byte): see `tokenizer`
                 ):
         super().__init__()
+        if not isinstance(causal, bool): raise ValueError(f"expected causal to be True or False, got {causal!r}")
+        if pool not in POOLS: raise ValueError(f"expected pool in {list(POOLS)}, got {pool!r}")
+        if tokenizer not in TOKENIZERS: raise ValueError(f"expected tokenizer in {list(TOKENIZERS)}, got {tokenizer!r}")
+        if causal and pool == 'first':
+            raise ValueError("pool='first' reads position 0, which causal attention lets see only itself; use causal=False")
+        vocab_size = TOKENIZER_VOCAB_SIZES[tokenizer] if vocab_size is None else vocab_size
         self.context_length, self.vocab_size, self.output_dim = context_length, vocab_size, output_dim
+        self.causal, self.pool, self.tokenizer_name = causal, pool, tokenizer
         self.token_embedding = nn.Embedding(vocab_size, width)
         self.positional_embedding = nn.Parameter(torch.empty(context_length, width))
         self.transformer = Transformer(width, layers, heads, act_layer=act_layer)
@@ -226,40 +272,86 @@ class TextTransformer(nn.Module):
         self.transformer.init_parameters()                    # chapter 01: blocks scaled by width and depth
         nn.init.normal_(self.text_projection, std=self.transformer.width ** -0.5)
 
-    def check_ids(self, ids:torch.Tensor):
-        "Raise a `ValueError` unless `ids` is a (B, L) LongTensor with 1 ≤ L ≤ context_length and ids in [0, vocab_size)."
-        expected = f"token ids as a LongTensor of shape (B, L) with L ≤ {self.context_length}"
-        if not isinstance(ids, torch.Tensor): raise ValueError(f"expected {expected}, got {type(ids).__name__}")
-        if ids.ndim != 2 or ids.dtype != torch.long or not 1 <= ids.shape[1] <= self.context_length:
-            raise ValueError(f"expected {expected}, got {ids.dtype} of shape {tuple(ids.shape)}")
-        if ids.numel():
-            lo, hi = torch.stack(torch.aminmax(ids)).tolist()                         # both bounds in one pass (one sync on a GPU)
-            if lo < 0 or hi >= self.vocab_size: raise ValueError(f"expected token ids in [0, {self.vocab_size}), got values from {lo} to {hi}")
+    @property
+    def tokenizer(self) -> Callable:
+        "This tower's tokenizer as a callable: a list of n texts → LongTensor (n, context_length)."
+        return partial(TOKENIZERS[self.tokenizer_name]().tokenize, context_length=self.context_length)
 
-    def token_features(self, ids:torch.Tensor, return_attn:bool=False):
-        "(B, L) ids → (B, L, width) features after `ln_final`; with `return_attn`, also the per-layer attention weights (B, heads, L, L)."
-        self.check_ids(ids)
-        n = ids.shape[1]
-        x = self.token_embedding(ids) + self.positional_embedding[:n]                          # (B, L, width)
-        out = self.transformer(x, is_causal=True, return_attn=return_attn)                     # (B, L, width) [, L × (B, H, L, L)]
-        x, attns = out if return_attn else (out, None)                                         # (B, L, width)
-        x = self.ln_final(x)                                                                   # (B, L, width)
-        return (x, attns) if return_attn else x
+# %% ../nbs/04_text_encoder.ipynb #1823078e
+@patch
+def check_ids(self:TextTransformer, ids:torch.Tensor):
+    "Raise a `ValueError` unless `ids` is a (B, L) LongTensor with 1 ≤ L ≤ context_length and ids in [0, vocab_size)."
+    expected = f"token ids as a LongTensor of shape (B, L) with L ≤ {self.context_length}"
+    if not isinstance(ids, torch.Tensor): raise ValueError(f"expected {expected}, got {type(ids).__name__}")
+    if ids.ndim != 2 or ids.dtype != torch.long or not 1 <= ids.shape[1] <= self.context_length:
+        raise ValueError(f"expected {expected}, got {ids.dtype} of shape {tuple(ids.shape)}")
+    if ids.numel():
+        lo, hi = torch.stack(torch.aminmax(ids)).tolist()                         # both bounds in one pass (one sync on a GPU)
+        if lo < 0 or hi >= self.vocab_size: raise ValueError(f"expected token ids in [0, {self.vocab_size}), got values from {lo} to {hi}")
 
-    pack_sequences = True   # `encode` computes only the tokens up to each end-of-text (exact; off under torch.compile)
+@patch
+def token_features(self:TextTransformer, ids:torch.Tensor, return_attn:bool=False):
+    "(B, L) ids → (B, L, width) features after `ln_final`; with `return_attn`, also the per-layer attention weights (B, heads, L, L)."
+    self.check_ids(ids)
+    n = ids.shape[1]
+    x = self.token_embedding(ids) + self.positional_embedding[:n]                          # (B, L, width)
+    mask = None if self.causal else padding_mask(ids.argmax(-1), n)                       # (B, 1, L, L) real keys, if bidirectional
+    out = self.transformer(x, mask, return_attn=return_attn, is_causal=self.causal)        # (B, L, width) [, L × (B, H, L, L)]
+    x, attns = out if return_attn else (out, None)                                         # (B, L, width)
+    x = self.ln_final(x)                                                                   # (B, L, width)
+    return (x, attns) if return_attn else x
 
-    def encode(self, ids:torch.Tensor, normalize:bool=False) -> torch.Tensor:
-        "(B, L) token ids → (B, output_dim) text features (unit length if `normalize`), read at each end-of-text token."
-        self.check_ids(ids)
-        eot = ids.argmax(dim=-1)                                                       # (B,) end-of-text positions
-        x = self.token_embedding(ids) + self.positional_embedding[:ids.shape[1]]       # (B, L, width)
-        packing = None
-        if self.pack_sequences and not _is_compiling():
-            packing = Packing(eot + 1)                                                 # real tokens: up to end-of-text
-            x = packing.pack(x[:, :packing.length])                                    # (N, width), N = Σ (eot + 1)
-        x = self.transformer(x, is_causal=True, packing=packing, rows=eot)            # (B, width): last block at end-of-text only
-        x = self.ln_final(x) @ self.text_projection                                   # (B, output_dim)
-        return F.normalize(x, dim=-1) if normalize else x                              # (B, output_dim)
+@patch
+def pool_tokens(self:TextTransformer, x:torch.Tensor, eot:torch.Tensor) -> torch.Tensor:
+    "(B, L, width) token features → (B, width): at end-of-text `eot`, at position 0, or the mean over positions ≤ eot."
+    if self.pool == 'eot': return x[torch.arange(len(x), device=x.device), eot]         # (B, width)
+    if self.pool == 'first': return x[:, 0]                                             # (B, width)
+    real = (torch.arange(x.shape[1], device=x.device) <= eot[:, None]).to(x.dtype)     # (B, L): 1 at real tokens
+    return (x * real[..., None]).sum(1) / real.sum(1, keepdim=True)                    # (B, width)
 
-    def forward(self, ids:torch.Tensor) -> torch.Tensor:
-        return self.encode(ids)                                                   # (B, output_dim)
+# %% ../nbs/04_text_encoder.ipynb #7593d81b
+@patch
+def _causal_features(self:TextTransformer, x:torch.Tensor, eot:torch.Tensor, fast:bool) -> torch.Tensor:
+    "Embedded tokens (B, L, width) → pooled (B, width) after `ln_final`, causally; `fast`: packed, 'eot' rows only."
+    packing = Packing(eot + 1) if fast else None                                     # real tokens: up to end-of-text
+    if packing is not None: x = packing.pack(x[:, :packing.length])                 # (N, width), N = Σ (eot + 1)
+    if self.pool == 'eot':
+        x = self.transformer(x, is_causal=True, packing=packing, rows=eot)          # (B, width): last block at end-of-text only
+        return self.ln_final(x)                                                      # (B, width)
+    x = self.ln_final(self.transformer(x, is_causal=True, packing=packing))         # (N, width), or (B, L, width)
+    if packing is not None: x = packing.unpack(x)                                   # (B, L', width), zeros at padding
+    return self.pool_tokens(x, eot)                                                 # (B, width)
+
+TextTransformer.pack_sequences = True   # `encode` computes only the tokens up to each end-of-text (exact; off under torch.compile)
+
+@patch
+def encode(self:TextTransformer, ids:torch.Tensor, normalize:bool=False) -> torch.Tensor:
+    "(B, L) token ids → (B, output_dim) text features (unit length if `normalize`), pooled as `pool` says."
+    self.check_ids(ids)
+    eot = ids.argmax(dim=-1)                                                       # (B,) end-of-text positions
+    x = self.token_embedding(ids) + self.positional_embedding[:ids.shape[1]]       # (B, L, width)
+    fast = self.pack_sequences and not _is_compiling()
+    stream = self._causal_features if self.causal else self._bidirectional_features
+    x = stream(x, eot, fast) @ self.text_projection                                # (B, output_dim)
+    return F.normalize(x, dim=-1) if normalize else x                              # (B, output_dim)
+
+@patch
+def forward(self:TextTransformer, ids:torch.Tensor) -> torch.Tensor:
+    return self.encode(ids)                                                        # (B, output_dim)
+
+# %% ../nbs/04_text_encoder.ipynb #c8d6d336
+def padding_mask(eot:torch.Tensor,  # (B,) position of each row's end-of-text token
+                 length:int,        # L, the row length
+                ) -> torch.Tensor:
+    "Bidirectional attention mask (B, 1, L, L), True where query i may attend to key j: every real key j ≤ eot[b], for every i."
+    real = torch.arange(length, device=eot.device) <= eot[:, None]        # (B, L) True at real tokens
+    return real[:, None, None, :].expand(-1, 1, length, -1)               # (B, 1, L, L)
+
+# %% ../nbs/04_text_encoder.ipynb #5ae11dbd
+@patch
+def _bidirectional_features(self:TextTransformer, x:torch.Tensor, eot:torch.Tensor, fast:bool) -> torch.Tensor:
+    "Embedded tokens (B, L, width) → pooled (B, width) after `ln_final`, every token seeing every real token."
+    if fast: x = x[:, :int(eot.max()) + 1]                                       # (B, L', width): no column past the longest caption
+    mask = padding_mask(eot, x.shape[1])                                         # (B, 1, L', L') True at real keys
+    x = self.ln_final(self.transformer(x, mask))                                 # (B, L', width)
+    return self.pool_tokens(x, eot)                                              # (B, width)
