@@ -14,6 +14,8 @@ Usage: python .ci/docs_check.py [--screenshots DIR]    (writes a PNG of each pag
 import json, os, re, shutil, subprocess, sys, tempfile, time
 from pathlib import Path
 from nbconvert import HTMLExporter
+from nbconvert.preprocessors import TagRemovePreprocessor
+import yaml
 import nbformat
 
 CHROMIUM = shutil.which('chromium') or shutil.which('chromium-browser') or shutil.which('google-chrome')
@@ -25,11 +27,21 @@ PROBE = """<script>window.addEventListener('load', () => {
   const broken = imgs.filter(i => !i.complete || i.naturalWidth === 0).map(i => (i.getAttribute('src') || '').slice(0, 60));
   document.body.setAttribute('data-n-images', imgs.length);
   document.body.setAttribute('data-broken', JSON.stringify(broken));
+  document.body.setAttribute('data-height', document.documentElement.scrollHeight);
 });</script>"""
 
 def render(proc_nb:Path, out_dir:Path) -> Path:
     nb = nbformat.read(proc_nb, as_version=4)
-    html, _ = HTMLExporter(template_name='lab').from_notebook_node(nb)
+    for c in nb.cells:   # as Quarto shows it: the front matter as a title block, `#| echo: false` cells without their code
+        if c.cell_type == 'raw' and c.source.startswith('---'):
+            fm = yaml.safe_load(c.source.strip().strip('-')) or {}
+            c.cell_type, c.source = 'markdown', f"# {fm.get('title', '')}\n\n*{fm.get('description', '')}*"
+            c.pop('outputs', None); c.pop('execution_count', None)
+        elif c.cell_type == 'code' and re.search(r'^#\|\s*echo:\s*false', c.source, re.M):
+            c.metadata.setdefault('tags', []).append('remove_input')
+    exporter = HTMLExporter(template_name='lab', exclude_input_prompt=True, exclude_output_prompt=True)
+    exporter.register_preprocessor(TagRemovePreprocessor(remove_input_tags={'remove_input'}, enabled=True), enabled=True)
+    html, _ = exporter.from_notebook_node(nb)
     html = re.sub(r'<script[^>]+src="https?://[^"]+"[^>]*></script>', '', html)   # no network here: drop CDN scripts (MathJax, require.js)
     out = out_dir/f'{proc_nb.stem}.html'
     out.write_text(html.replace('</body>', PROBE + '</body>'))
@@ -43,7 +55,7 @@ def browse(page:Path, profile:str, screenshot:Path|None=None) -> str:
 def check(name:str, dom:str) -> list[str]:
     problems = []
     m = re.search(r'<body[^>]*data-n-images="(\d+)"[^>]*>', dom) or re.search(r'data-n-images="(\d+)"', dom)
-    if not m: return ['the page did not finish loading in the browser']
+    if not m: return ['the page did not finish loading in the browser'], 0, 0
     n_images = int(m.group(1))
     broken = json.loads(re.search(r"data-broken=\"([^\"]*)\"", dom).group(1).replace('&quot;', '"'))
     if broken: problems.append(f'{len(broken)} broken image(s): {broken[:3]}')
@@ -51,7 +63,8 @@ def check(name:str, dom:str) -> list[str]:
     if 'application/vnd.jupyter.stderr' in dom and re.search(r'Error|Exception', dom.split('application/vnd.jupyter.stderr', 1)[1][:2000]):
         problems.append('shows an error on stderr')
     if re.match(r'\d\d_', name) and n_images == 0: problems.append('chapter page has no figure')
-    return problems, n_images
+    height = re.search(r'data-height="(\d+)"', dom)
+    return problems, n_images, int(height.group(1)) if height else 0
 
 FENCE = re.compile(r'```python\n(.*?)```', re.S)
 LONE_LINKED_IMAGE = re.compile(r'^\s*\[!\[([^\]]+)\]\([^)]*\)\]\([^)]*\)\s*$')
@@ -96,8 +109,8 @@ def main():
     with tempfile.TemporaryDirectory() as profile:
         for p in nbs:
             page = render(p, out_dir)
-            problems, n_images = check(p.name, browse(page, profile, shots/f'{p.stem}.png' if shots else None))
-            print(f"{'ok  ' if not problems else 'FAIL'} {p.name:28s} {n_images:3d} figure(s)  {'; '.join(problems)}")
+            problems, n_images, height = check(p.name, browse(page, profile, shots/f'{p.stem}.png' if shots else None))
+            print(f"{'ok  ' if not problems else 'FAIL'} {p.name:28s} {n_images:3d} figure(s) {height:6d} px tall  {'; '.join(problems)}")
             failed += bool(problems)
     print(f'docs check: {len(nbs) - failed} pages ok, {failed} with problems, {time.time() - t0:.0f} s (HTML in {out_dir})')
     if api_failed: print(f'docs check: {api_failed} problem(s) in the API docs and badges (listed above)')

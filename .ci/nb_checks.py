@@ -6,6 +6,7 @@ Each check prints `FAIL <notebook>: <what is wrong>` lines; the script exits 1 i
   links        README/notebook links into the docs site name pages nbdev 2 produces; the index links absolutely
   markdown     no Markdown cell holds Python code (it would render as prose and its test would never run)
   outputs      no saved widget view, progress bar or `<ipython-input-…>` warning location in outputs
+  quarto       nbs/_quarto.yml keeps previous/next page navigation, a dark theme and wrapped code (see issue 14)
   install      each chapter's Colab cell installs `clip_nbdev[nb]` from git (and the emoji packages where used);
                reference libraries are imported in cells of their own; the closing export cell is a no-op off-project
 Usage: python .ci/nb_checks.py [--root DIR]
@@ -105,6 +106,13 @@ class Checks:
                 elif target.endswith('.ipynb') and target not in self.nbs: self.fail(where, f'links to {target}, which is not in nbs/')
                 elif target.endswith('.html') and target not in pages: self.fail(where, f'links to {target}, a page nbdev does not produce')
 
+    def quarto(self):
+        q = yaml.safe_load((self.nbs_path/'_quarto.yml').read_text())
+        html = q.get('format', {}).get('html', {})
+        if not q.get('website', {}).get('page-navigation'): self.fail('nbs/_quarto.yml', 'website.page-navigation is not true: no previous/next links')
+        if not (isinstance(html.get('theme'), dict) and 'dark' in html['theme']): self.fail('nbs/_quarto.yml', 'no dark theme (theme: {light: …, dark: …})')
+        if html.get('code-overflow') != 'wrap': self.fail('nbs/_quarto.yml', 'code-overflow is not wrap: long code lines scroll sideways')
+
     @staticmethod
     def code_lines(md:str) -> list:
         "Lines of a Markdown cell, outside code fences, that parse as a Python statement doing something."
@@ -197,7 +205,7 @@ class Checks:
 def main():
     root = Path(sys.argv[sys.argv.index('--root') + 1]) if '--root' in sys.argv else Path(__file__).resolve().parent.parent
     ch = Checks(root)
-    for check in ('kernelspec', 'sidebar', 'links', 'markdown', 'outputs', 'install'):
+    for check in ('kernelspec', 'sidebar', 'links', 'markdown', 'outputs', 'quarto', 'install'):
         before = len(ch.failures)
         getattr(ch, check)()
         print(f"{'ok  ' if len(ch.failures) == before else 'FAIL'} {check}")

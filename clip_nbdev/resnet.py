@@ -96,6 +96,7 @@ def make_stage(block:type,    # BasicBlock or Bottleneck
 class ResNetBase(nn.Module):
     "Stem + `layer1`…`layer4` + a head; subclasses define `stem(x)` and `forward`."
     channels_last = False
+    def __init__(self): super().__init__()    # no arguments (the docs would show nn.Module's *args, **kwargs)
 
     def _make_stages(self, block:type, width:int, layers:tuple) -> int:
         "Create `layer1`…`layer4` (widths `width`·1,2,4,8, strides 1,2,2,2); return the number of output channels."
