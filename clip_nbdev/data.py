@@ -250,46 +250,78 @@ def read_hf_flickr(source) -> list:
     return _table_records(_read_parquet(files), 'train', str(path))
 
 # %% ../nbs/06_train_flickr.ipynb #b24ef616
-CAPTION_FILES = ('captions.tsv', 'captions.json')
+CAPTION_FILES = ('captions.tsv', 'captions.txt', 'captions.json')   # found inside a folder by these names
+_CAPTIONS_EXPECTED = ("a folder with captions.tsv / captions.txt ('filename<TAB>caption' lines) or captions.json "
+                      "([{\"image\", \"caption\"}, ...]), or such a file under any name")
 
-def read_caption_folder(root,                 # the folder (or the captions file itself)
-                        images=None,          # where the images are; default: beside the captions file
+def _caption_lines(file:Path) -> list:
+    "(filename, caption) pairs of a 'filename<TAB>caption' file; a `ValueError` names the file and line of a bad one."
+    pairs = []
+    for n, line in enumerate(_read_text(file, _CAPTIONS_EXPECTED).splitlines(), 1):
+        name, tab, caption = line.partition('\t')
+        name, caption = name.strip(), caption.strip()
+        if not line.strip() or (n == 1 and name.lower() in ('filename', 'image')): continue   # blank line or header
+        if not (tab and name and caption): raise ValueError(f"{file} line {n}: expected 'filename<TAB>caption', got {line[:80]!r}")
+        pairs.append((name, caption))
+    return pairs
+
+def _caption_json(file:Path) -> list:
+    "(image, caption) pairs of a JSON list of {'image', 'caption'} objects; a `ValueError` names the file and entry of a bad one."
+    data = _read_json(file, _CAPTIONS_EXPECTED)
+    if not isinstance(data, list): raise ValueError(f'{file}: expected a JSON list of {{"image", "caption"}} objects, got a {type(data).__name__}')
+    pairs = []
+    for i, d in enumerate(data):
+        caps = d.get('caption') if isinstance(d, dict) else None
+        caps = [caps] if isinstance(caps, str) else caps
+        if not (isinstance(d, dict) and isinstance(d.get('image'), str) and d['image'] and isinstance(caps, list) and caps
+                and all(isinstance(c, str) and c.strip() for c in caps)):
+            raise ValueError(f'{file} entry {i}: expected {{"image": name, "caption": text or [texts]}}, got {json.dumps(d)[:80]}')
+        pairs += [(d['image'], c.strip()) for c in caps]
+    return pairs
+
+# %% ../nbs/06_train_flickr.ipynb #caf199dc
+def _caption_file(root:Path) -> Path:
+    "The caption file `root` is, or the one of `CAPTION_FILES` inside it."
+    file = root if root.is_file() else next((root/f for f in CAPTION_FILES if (root/f).exists()), None)
+    if file is None or file.suffix.lower() not in ('.tsv', '.txt', '.json'): raise ValueError(f"{root}: expected {_CAPTIONS_EXPECTED}")
+    return file
+
+def _image_folder(file:Path, images) -> Path:
+    "Where relative image names resolve: `images` if given, else an `images/` folder beside the caption file, else its folder."
+    if images is not None: return _existing(images, 'a folder of images (image_root)')
+    return file.parent/'images' if (file.parent/'images').is_dir() else file.parent
+
+def read_caption_folder(root,                 # the folder (or the captions file itself, under any name)
+                        images=None,          # where relative image names resolve; default: images/ beside the file, else beside it
                         val:float=0.05,       # fraction of images for validation
                         test:float=0.05,      # fraction of images for testing
                         seed:int=0,           # seed of the split
                        ) -> list:
-    "Records from a folder with `captions.tsv` ('filename<TAB>caption' lines) or `captions.json` ([{'image', 'caption'}, ...])."
-    expected = "a folder with captions.tsv ('filename<TAB>caption' lines) or captions.json ([{\"image\", \"caption\"}, ...])"
-    root = _existing(root, expected)
-    file = root if root.is_file() else next((root/f for f in CAPTION_FILES if (root/f).exists()), None)
-    if file is None or file.suffix not in ('.tsv', '.json'): raise ValueError(f"{root}: expected {expected}")
-    pairs = []
-    if file.suffix == '.tsv':
-        for n, line in enumerate(_read_text(file, expected).splitlines(), 1):
-            name, tab, caption = line.partition('\t')
-            name, caption = name.strip(), caption.strip()
-            if not line.strip() or (n == 1 and name.lower() in ('filename', 'image')): continue   # blank line or header
-            if not (tab and name and caption): raise ValueError(f"{file} line {n}: expected 'filename<TAB>caption', got {line[:80]!r}")
-            pairs.append((name, caption))
-    else:
-        data = _read_json(file, expected)
-        if not isinstance(data, list) or not all(isinstance(d, dict) and {'image', 'caption'} <= set(d) for d in data):
-            raise ValueError(f"{file}: expected a JSON list of {{\"image\", \"caption\"}} objects")
-        pairs = [(d['image'], c) for d in data for c in (d['caption'] if isinstance(d['caption'], list) else [d['caption']])]
+    "Records from a caption file ('filename<TAB>caption' lines, or a JSON list of {'image', 'caption'}) and its images."
+    file = _caption_file(_existing(root, _CAPTIONS_EXPECTED))
+    pairs = _caption_json(file) if file.suffix.lower() == '.json' else _caption_lines(file)
     captions = {}
     for name, caption in pairs: captions.setdefault(name, []).append(caption)
-    splits, folder = assign_splits(captions, val, test, seed), Path(images) if images else file.parent
+    splits, folder = assign_splits(captions, val, test, seed), _image_folder(file, images)
+    if captions and not any((folder/name).exists() for name in list(captions)[:5]):
+        warnings.warn(f"{file}: none of the first images ({', '.join(list(captions)[:2])}, ...) is in {folder}; pass image_root= if they are elsewhere")
     return [Record(folder/name, caps, splits[name], name) for name, caps in captions.items()]
 
 # %% ../nbs/06_train_flickr.ipynb #c96ff9b1
 SOURCES = ("'shapes'; a Kaggle Flickr30k folder (results.csv + images); nlphuji/flickr30k parquet file(s) or `save_to_disk` folder; "
-           "a loaded Hugging Face Dataset/DatasetDict; or a folder with captions.tsv / captions.json")
+           "a loaded Hugging Face Dataset/DatasetDict; or a folder with captions.tsv / captions.txt / captions.json, "
+           "or such a caption file under any name (.tsv, .txt, .json)")
 
 def load_records(source,                  # 'shapes', a path, or a `datasets` Dataset/DatasetDict (see `SOURCES`)
                  split:str|None=None,     # keep only this split ('train', 'val', 'test', ...); None keeps all
+                 image_root=None,         # where a caption file's or Kaggle folder's image names resolve (default: the reader's)
                  **kwargs,                # passed on to the reader (e.g. `seed`, `image_size` for shapes; `karpathy_json` for Kaggle)
                 ) -> list:
     "Records from any supported source, optionally from one split only."
+    if image_root is not None:
+        if isinstance(source, str) and source == 'shapes' or _is_hf_dataset(source) or _is_hf_dataset_dict(source):
+            raise ValueError(f"image_root applies to caption files and Kaggle folders, not to {source!r}")
+        kwargs['images'] = image_root
     if isinstance(source, str) and source == 'shapes':
         records = [r for s in ([split] if split else SHAPES_SPLITS) for r in shapes_records(s, **kwargs)]
     elif _is_hf_dataset(source) or _is_hf_dataset_dict(source): records = read_hf_flickr(source)
@@ -299,7 +331,8 @@ def load_records(source,                  # 'shapes', a path, or a `datasets` Da
         if path.suffix == '.parquet' or (path.is_dir() and (has('dataset_dict.json', 'state.json') or any(path.rglob('*.parquet')))):
             records = read_hf_flickr(path)
         elif path.name == 'results.csv' or has('results.csv'): records = read_flickr_kaggle(path, **kwargs)
-        elif path.name in CAPTION_FILES or has(*CAPTION_FILES): records = read_caption_folder(path, **kwargs)
+        elif has(*CAPTION_FILES) or path.is_file() and path.suffix.lower() in ('.tsv', '.txt', '.json'):
+            records = read_caption_folder(path, **kwargs)
         else: raise ValueError(f"{path}: expected {SOURCES}")
     return [r for r in records if split is None or r.split == split]
 

@@ -74,6 +74,7 @@ class CLIP(TextTransformer):
             raise ValueError(f"expected embed_dim to be a positive int, got {embed_dim!r}")
         vision_cfg, text_cfg = _plain_cfg(vision_cfg, 'vision_cfg'), _plain_cfg(text_cfg, 'text_cfg')
         super().__init__(output_dim=embed_dim, **_tower_kwargs(TextTransformer, text_cfg, 'text_cfg'))  # token_embedding … text_projection
+        text_cfg.setdefault('vocab_size', self.vocab_size)              # the tokenizer's, when not given
         self.embed_dim, self.vision_cfg, self.text_cfg = embed_dim, vision_cfg, text_cfg   # plain types: enough to rebuild the model
         self.visual = build_image_tower(embed_dim, vision_cfg)
         self.logit_scale = nn.Parameter(torch.tensor(LOGIT_SCALE_INIT))  # log(1/τ), τ = 0.07; each part is initialised as it is built
