@@ -53,6 +53,7 @@ def _tower_kwargs(cls:type, cfg:dict, what:str) -> dict:
     if isinstance(cfg.get('layers'), list): cfg['layers'] = tuple(cfg['layers'])
     return cfg
 
+# %% ../nbs/05_infonce_model.ipynb #4547f257
 IMAGE_TOWERS = {'modified_resnet': ModifiedResNet, 'vit': VisionTransformer}   # `vision_cfg['tower']` → class (more below)
 
 def build_image_tower(embed_dim:int, vision_cfg:dict) -> nn.Module:
@@ -207,6 +208,7 @@ def load_state_dict_file(path:str|Path) -> dict:
         except RuntimeError: pass                                 # not TorchScript: a plain state dict
     return torch.load(path, map_location='cpu', weights_only=True)
 
+# %% ../nbs/05_infonce_model.ipynb #ef27172c
 def _count_blocks(sd:dict, prefix:str) -> int:
     "Number of distinct `i` in keys `prefix.i.…`."
     return len({k[len(prefix):].split('.')[1] for k in sd if k.startswith(prefix + '.')})

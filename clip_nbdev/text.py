@@ -235,6 +235,7 @@ TOKENIZER_VOCAB_SIZES = {'bpe': 2 * 256 + CLIP_NUM_MERGES + 2, 'char': CHAR_VOCA
 POOLS = ('eot', 'first', 'mean')
 _is_compiling = getattr(torch.compiler, 'is_compiling', None) or torch._dynamo.is_compiling   # torch ≥ 2.3, or older
 
+# %% ../nbs/04_text_encoder.ipynb #b603e30a
 class TextTransformer(nn.Module):
     "CLIP's text encoder: (B, L ≤ context_length) token ids → (B, output_dim) features (OpenAI's: causal, read at end-of-text)."
     def __init__(self, context_length:int=77,  # longest token sequence (positions learned)
@@ -272,10 +273,12 @@ class TextTransformer(nn.Module):
         self.transformer.init_parameters()                    # chapter 01: blocks scaled by width and depth
         nn.init.normal_(self.text_projection, std=self.transformer.width ** -0.5)
 
-    @property
-    def tokenizer(self) -> Callable:
-        "This tower's tokenizer as a callable: a list of n texts → LongTensor (n, context_length)."
-        return partial(TOKENIZERS[self.tokenizer_name]().tokenize, context_length=self.context_length)
+
+# %% ../nbs/04_text_encoder.ipynb #6e935bb8
+@patch(as_prop=True)
+def tokenizer(self:TextTransformer) -> Callable:
+    "This tower's tokenizer as a callable: a list of n texts → LongTensor (n, context_length)."
+    return partial(TOKENIZERS[self.tokenizer_name]().tokenize, context_length=self.context_length)
 
 # %% ../nbs/04_text_encoder.ipynb #1823078e
 @patch
