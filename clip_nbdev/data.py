@@ -18,10 +18,10 @@ from .patches import clip_transform, show_image
 # %% auto #0
 __all__ = ['SHAPE_COLOURS', 'SHAPE_NAMES', 'SHAPE_SIZES', 'SHAPE_POSITIONS', 'HELD_OUT_COMBOS', 'SHAPE_TEMPLATES',
            'SHAPES_SPLITS', 'FLICKR30K_SPLITS', 'KAGGLE_HEADER', 'HF_FLICKR_COLUMNS', 'CAPTION_FILES', 'SOURCES',
-           'Record', 'ArrowImage', 'load_image', 'render_shape', 'shape_captions', 'shapes_records', 'show_records',
-           'read_results_csv', 'read_karpathy_json', 'assign_splits', 'read_flickr_kaggle', 'read_hf_flickr',
-           'read_caption_folder', 'load_records', 'ImageRecords', 'PairDataset', 'EvalImages', 'caption_table',
-           'collate_skip', 'ResumableSampler', 'ClipLoader']
+           'Record', 'ArrowImage', 'to_rgb', 'load_image', 'render_shape', 'shape_captions', 'shapes_records',
+           'show_records', 'read_results_csv', 'read_karpathy_json', 'assign_splits', 'read_flickr_kaggle',
+           'read_hf_flickr', 'read_caption_folder', 'load_records', 'ImageRecords', 'PairDataset', 'EvalImages',
+           'caption_table', 'collate_skip', 'ResumableSampler', 'ClipLoader']
 
 # %% ../nbs/06_train_flickr.ipynb #d5058d1c
 @dataclass
@@ -44,14 +44,25 @@ class ArrowImage:
         return v.get('bytes') or v.get('path') if isinstance(v, dict) else v
     def __repr__(self): return f'ArrowImage(row {self.index})'
 
+_WIDE_MODES = ('I;16', 'I;16L', 'I;16B', 'I;16N', 'I', 'F')   # 16-bit, 32-bit integer and float greyscale
+
+def to_rgb(im:Image.Image) -> Image.Image:
+    "Any PIL image as 8-bit RGB; 16-bit, 32-bit and float greyscale are rescaled to 0–255, not clipped (see below)."
+    if im.mode not in _WIDE_MODES: return im if im.mode == 'RGB' else im.convert('RGB')
+    a = np.nan_to_num(np.asarray(im, dtype=np.float64))
+    if im.mode.startswith('I;16') or (im.mode == 'I' and a.min() >= 0 and a.max() <= 65535): a = a / 257   # the 16-bit range
+    elif im.mode == 'F' and a.min() >= 0 and a.max() <= 1: a = a * 255                                 # floats in [0, 1]
+    else: a = (a - a.min()) / max(a.max() - a.min(), 1e-12) * 255                                      # anything else: min–max
+    return Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8), 'L').convert('RGB')
+
 def load_image(src) -> Image.Image:
     "Open a path, encoded bytes, `ArrowImage` or PIL image as a decoded RGB image; raises on a missing or unreadable file."
-    if isinstance(src, Image.Image): return src.convert('RGB')
+    if isinstance(src, Image.Image): return to_rgb(src)
     if isinstance(src, ArrowImage): src = src.get()
     if isinstance(src, dict): src = src.get('bytes') or src.get('path')
     with Image.open(io.BytesIO(src) if isinstance(src, (bytes, bytearray)) else src) as im:
         im.load()
-        return im.convert('RGB')
+        return to_rgb(im)
 
 # %% ../nbs/06_train_flickr.ipynb #2d516c89
 SHAPE_COLOURS = {'red': (215, 35, 35), 'green': (30, 150, 50), 'blue': (35, 75, 215),

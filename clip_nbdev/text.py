@@ -17,10 +17,10 @@ import clip_nbdev
 from .attention import LayerNorm, QuickGELU, Transformer, Packing, causal_mask
 
 # %% auto #0
-__all__ = ['SOT_TEXT', 'EOT_TEXT', 'WORD_PATTERN', 'CLIP_NUM_MERGES', 'CHAR_VOCAB_SIZE', 'TOKENIZERS', 'TOKENIZER_VOCAB_SIZES',
-           'POOLS', 'bytes_to_unicode', 'byte_encode', 'clean_text', 'make_captions', 'word_symbols', 'merge_pair',
-           'bpe', 'default_bpe_path', 'load_merges', 'Tokenizer', 'default_tokenizer', 'tokenize', 'CharTokenizer',
-           'char_tokenizer', 'TextTransformer', 'padding_mask']
+__all__ = ['SOT_TEXT', 'EOT_TEXT', 'WORD_PATTERN', 'CLIP_NUM_MERGES', 'MAX_WORD_CHARS', 'CHAR_VOCAB_SIZE', 'TOKENIZERS',
+           'TOKENIZER_VOCAB_SIZES', 'POOLS', 'bytes_to_unicode', 'byte_encode', 'clean_text', 'make_captions',
+           'word_symbols', 'merge_pair', 'bpe', 'bpe_heap', 'default_bpe_path', 'load_merges', 'Tokenizer',
+           'default_tokenizer', 'tokenize', 'CharTokenizer', 'char_tokenizer', 'TextTransformer', 'padding_mask']
 
 # %% ../nbs/04_text_encoder.ipynb #fef1933b
 def bytes_to_unicode() -> dict[int, str]:
@@ -86,16 +86,39 @@ def merge_pair(symbols:list[str], pair:tuple[str, str]) -> list[str]:
     return out
 
 # %% ../nbs/04_text_encoder.ipynb #a5a284f9
+import heapq
+
 def bpe(word:str,                         # one word, already byte-encoded (see bytes_to_unicode)
         ranks:dict[tuple[str, str], int], # merge → its position in the merges list (lower merges first)
+        end_of_word:bool=True,            # mark the last symbol '</w>' (False: a piece of a longer word, see `MAX_WORD_CHARS`)
        ) -> tuple[str, ...]:
     "Split `word` into BPE symbols: start from `word_symbols` and merge the lowest-ranked adjacent pair until none has a rank."
-    symbols = word_symbols(word)
+    symbols = word_symbols(word) if end_of_word else list(word)
     while len(symbols) > 1:
         rank, pair = min((ranks.get(p, float('inf')), p) for p in zip(symbols, symbols[1:]))
         if rank == float('inf'): break
         symbols = merge_pair(symbols, pair)
     return tuple(symbols)
+
+def bpe_heap(word:str,                         # one word (or a piece of one), already byte-encoded
+             ranks:dict[tuple[str, str], int], # merge → its position in the merges list
+             end_of_word:bool=True,            # mark the last symbol '</w>'
+            ) -> tuple[str, ...]:
+    "`bpe`'s result in O(n log n): a heap of (rank, position) over a linked list of symbols, instead of a rescan after every merge."
+    symbols = word_symbols(word) if end_of_word else list(word)
+    n = len(symbols)
+    nxt, prv, alive = list(range(1, n)) + [-1], list(range(-1, n - 1)), [True] * n
+    heap = [(ranks[p], i) for i, p in enumerate(zip(symbols, symbols[1:])) if p in ranks]
+    heapq.heapify(heap)
+    while heap:
+        rank, i = heapq.heappop(heap)                 # lowest rank first; equal ranks left to right, as `merge_pair` scans
+        j = nxt[i] if alive[i] else -1
+        if j < 0 or ranks.get((symbols[i], symbols[j])) != rank: continue   # stale: a neighbour was merged meanwhile
+        symbols[i] += symbols[j]; alive[j] = False; nxt[i] = nxt[j]
+        if nxt[i] >= 0: prv[nxt[i]] = i
+        for a in (prv[i], i):                         # the two pairs the new symbol is part of
+            if a >= 0 and nxt[a] >= 0 and (r := ranks.get((symbols[a], symbols[nxt[a]]))) is not None: heapq.heappush(heap, (r, a))
+    return tuple(s for s, keep in zip(symbols, alive) if keep)
 
 # %% ../nbs/04_text_encoder.ipynb #a41fbb30
 CLIP_NUM_MERGES = 49152 - 256 - 2                 # the 49,152-symbol vocabulary of the paper, less 256 bytes and 2 special tokens
@@ -112,6 +135,8 @@ def load_merges(path:str|Path|None=None, num_merges:int=CLIP_NUM_MERGES) -> list
     return [tuple(line.split()) for line in lines[1:num_merges + 1]]
 
 # %% ../nbs/04_text_encoder.ipynb #03274fb9
+MAX_WORD_CHARS = 10_000   # longer words are split into pieces of this many byte-encoded characters, each merged on its own
+
 class Tokenizer:
     "CLIP's byte-level BPE tokenizer: text → OpenAI's token ids, and back."
     def __init__(self, bpe_path:str|Path|None=None, # merges file; default: the one shipped with clip_nbdev
@@ -131,15 +156,26 @@ class Tokenizer:
         self._token_bytes = [bytes(byte_decoder[c] for c in tok.removesuffix('</w>')) + (b' ' if tok.endswith('</w>') else b'')
                              for tok in vocab[:-2]] + [SOT_TEXT.encode() + b' ', EOT_TEXT.encode() + b' ']
         self._cache = {SOT_TEXT: (self.sot_token_id,), EOT_TEXT: (self.eot_token_id,)}
+        self._pieces = {}                                     # pieces of over-long words (see `MAX_WORD_CHARS`)
 
     def encode_word(self, word:str) -> tuple[int, ...]:
-        "The ids of one word (as split by `WORD_PATTERN`), memoised."
+        "The ids of one word (as split by `WORD_PATTERN`), memoised; a word over `MAX_WORD_CHARS` is merged piece by piece."
         ids = self._cache.get(word)
         if ids is None:
-            symbols = bpe(byte_encode(word), self.ranks)
+            chars, n = byte_encode(word), MAX_WORD_CHARS
+            if len(chars) <= n: symbols = bpe_heap(chars, self.ranks)
+            else: symbols = [s for i in range(0, len(chars), n) for s in self._piece_symbols(chars[i:i + n], i + n >= len(chars))]
             ids = tuple(self.encoder[s] for s in symbols)
             if len(self._cache) < self.cache_size: self._cache[word] = ids
         return ids
+
+    def _piece_symbols(self, piece:str, end:bool) -> tuple[str, ...]:
+        "`bpe` of one piece of an over-long word, memoised apart from whole words (a run of one letter repeats its pieces)."
+        symbols = self._pieces.get((piece, end))
+        if symbols is None:
+            symbols = bpe_heap(piece, self.ranks, end)
+            if len(self._pieces) < self.cache_size: self._pieces[(piece, end)] = symbols
+        return symbols
 
     def encode(self, text:str) -> list[int]:
         "Token ids of `text`, without start/end tokens."

@@ -4,7 +4,7 @@
 
 # %% ../nbs/06c_beyond_flickr.ipynb #a281328f
 from __future__ import annotations
-import http.client, io, json, os, re, socket, tarfile, time, urllib.error, urllib.request, warnings, zlib
+import http.client, io, json, os, re, socket, sys, tarfile, tempfile, threading, time, urllib.error, urllib.request, warnings, zlib
 from collections import Counter
 from dataclasses import replace
 from concurrent.futures import ThreadPoolExecutor
@@ -19,12 +19,12 @@ from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 from PIL import Image
 from tqdm import tqdm
 from fastcore.script import call_parse, store_true
-from .data import ClipLoader, Record, collate_skip, load_image, load_records, read_karpathy_json, _existing, _read_json
+from .data import ClipLoader, Record, collate_skip, load_image, load_records, read_karpathy_json, to_rgb, _existing, _read_json
 
 # %% auto #0
-__all__ = ['COCO_KARPATHY_SPLITS', 'COCO_CAPTIONS_FORMAT', 'COCO_SOURCE', 'URL_LIST_FORMAT', 'RETRY_STATUS', 'USER_AGENT',
-           'SHARD_IMAGE_EXTS', 'URL_LIST_SUFFIXES', 'clean_caption', 'read_coco_captions', 'coco_id', 'read_coco',
-           'write_shard', 'iter_tar_samples', 'expand_shards', 'read_url_list', 'fetch', 'resize_shorter',
+__all__ = ['COCO_KARPATHY_SPLITS', 'COCO_CAPTIONS_FORMAT', 'COCO_SOURCE', 'MAX_MEMBER_BYTES', 'URL_LIST_FORMAT', 'RETRY_STATUS',
+           'USER_AGENT', 'SHARD_IMAGE_EXTS', 'URL_LIST_SUFFIXES', 'clean_caption', 'read_coco_captions', 'coco_id',
+           'read_coco', 'write_shard', 'iter_tar_samples', 'expand_shards', 'read_url_list', 'fetch', 'resize_shorter',
            'image_sample', 'shard_stats', 'write_shards', 'download_sample', 'download_shards', 'record_sample',
            'records_to_shards', 'shuffled', 'ShardDataset', 'ShardLoader', 'source_records', 'shards_main',
            'shards_cli']
@@ -111,9 +111,10 @@ def _as_bytes(value) -> bytes:
 def write_shard(path, samples:Iterable) -> int:
     "Write samples (dicts {'__key__': key, ext: bytes, str or JSON-able value}) to the tar file `path` atomically; returns their number."
     path, n = Path(path), 0
-    tmp = path.with_name(path.name + '.tmp')
+    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)   # this writer's own temporary file
+    tmp = Path(tmp)
     try:
-        with tarfile.open(tmp, 'w') as tar:
+        with os.fdopen(fd, 'wb') as f, tarfile.open(fileobj=f, mode='w') as tar:
             for sample in samples:
                 key = str(sample['__key__'])
                 if not key or '.' in key or '/' in key: raise ValueError(f"expected a sample key without '.' or '/', got {key!r}")
@@ -128,7 +129,9 @@ def write_shard(path, samples:Iterable) -> int:
     return n
 
 # %% ../nbs/06c_beyond_flickr.ipynb #f8354677
-def iter_tar_samples(path) -> Iterable:
+MAX_MEMBER_BYTES = 100_000_000   # a tar member declaring more is skipped unread (shards hold images of a few MB at most)
+
+def iter_tar_samples(path, max_member_bytes:int=MAX_MEMBER_BYTES) -> Iterable:
     "The samples of one WebDataset shard as dicts {'__key__', '__url__', ext: bytes}; a damaged shard warns and ends early."
     sample = None
     try:
@@ -141,6 +144,9 @@ def iter_tar_samples(path) -> Iterable:
                 if sample is not None and sample['__key__'] != key:
                     yield sample; sample = None
                 if sample is None: sample = {'__key__': key, '__url__': str(path)}
+                if member.size > max_member_bytes:                             # checked before reading: nothing is allocated
+                    warnings.warn(f"{path}: member {member.name} declares {member.size:,} bytes, over the limit of {max_member_bytes:,}; skipped")
+                    continue
                 sample[ext] = tar.extractfile(member).read()
             tar.fileobj.seek(tar.offset)                                   # tarfile takes a cut-off header for the end:
             if tar.fileobj.read(1024) != bytes(1024): raise tarfile.ReadError('no end-of-archive marker')   # a whole tar ends in 2 zero blocks
@@ -211,6 +217,40 @@ def read_url_list(path,                      # .tsv/.txt or .parquet file
 RETRY_STATUS = (408, 429, 500, 502, 503, 504)        # HTTP answers worth another try
 USER_AGENT = 'clip_nbdev-downloader/0.1'
 
+def _is_transient(outcome:str) -> bool:
+    "Whether a failed download may succeed later: timeouts, dropped connections, 408/429/5xx answers."
+    return outcome in ('timeout', 'connection error') or (outcome.startswith('http ') and int(outcome[5:]) in RETRY_STATUS)
+
+class _Deadline:
+    "An opener whose sockets are shut down when `seconds` have passed, wherever a request is blocked (headers or body)."
+    def __init__(self, seconds:float):
+        self.sockets, self.expired = [], threading.Event()
+        deadline = self
+        class Conn(http.client.HTTPConnection):
+            def connect(self): super().connect(); deadline.watch(self.sock)
+        class TLSConn(http.client.HTTPSConnection):
+            def connect(self): super().connect(); deadline.watch(self.sock)
+        class Handler(urllib.request.HTTPHandler):
+            def http_open(self, req): return self.do_open(Conn, req)
+        class TLSHandler(urllib.request.HTTPSHandler):
+            def https_open(self, req): return self.do_open(TLSConn, req, context=self._context)
+        self.opener = urllib.request.build_opener(Handler, TLSHandler)
+        self.timer = threading.Timer(seconds, self.expire)
+        self.timer.daemon = True
+
+    def watch(self, sock):
+        self.sockets.append(sock)
+        if self.expired.is_set(): self.expire()
+
+    def expire(self):
+        self.expired.set()
+        for sock in self.sockets:
+            try: sock.shutdown(socket.SHUT_RDWR)                                  # a blocked recv returns at once
+            except OSError: pass
+
+    def __enter__(self): self.timer.start(); return self
+    def __exit__(self, *exc): self.timer.cancel()
+
 def fetch(url:str,
           timeout:float=10.,             # seconds an attempt may take, from connecting to the last byte
           retries:int=2,                 # further attempts after a failure that may be temporary
@@ -221,27 +261,36 @@ def fetch(url:str,
     if not _is_url(url): return None, 'bad url'
     for attempt in range(retries + 1):
         if attempt: time.sleep(backoff * 2 ** (attempt - 1))
-        deadline = time.monotonic() + timeout
+        deadline = _Deadline(timeout)
         try:
             request = urllib.request.Request(url, headers={'User-Agent': USER_AGENT})
-            with urllib.request.urlopen(request, timeout=timeout) as response:
+            with deadline, deadline.opener.open(request, timeout=timeout) as response:
                 chunks, size = [], 0
-                while chunk := response.read(1 << 16):
+                while chunk := response.read1(1 << 16):                          # what has arrived: never waits for a full 64 kB
                     chunks.append(chunk); size += len(chunk)
                     if size > max_bytes: return None, 'too large'
-                    if time.monotonic() > deadline: raise TimeoutError(f'no complete answer within {timeout} s')
+                if deadline.expired.is_set(): raise TimeoutError(f'no complete answer within {timeout} s')
                 return b''.join(chunks), 'ok'
-        except urllib.error.HTTPError as e: reason, again = f'http {e.code}', e.code in RETRY_STATUS
-        except urllib.error.URLError as e: reason, again = 'timeout' if isinstance(e.reason, (TimeoutError, socket.timeout)) else 'connection error', True
-        except (TimeoutError, socket.timeout): reason, again = 'timeout', True
-        except (OSError, http.client.HTTPException): reason, again = 'connection error', True
-        except ValueError: reason, again = 'bad url', False
+        except Exception as e:
+            if not deadline.expired.is_set(): reason, again = _failure(e)
+            else: reason, again = 'timeout', True                                # whatever the cut-off socket raised
         if not again: break
     return None, reason
+
+def _failure(e:Exception) -> tuple:
+    "(reason, worth retrying) for an exception of `urlopen` or of reading its answer."
+    try: raise e
+    except urllib.error.HTTPError as e: reason, again = f'http {e.code}', e.code in RETRY_STATUS
+    except urllib.error.URLError as e: reason, again = 'timeout' if isinstance(e.reason, (TimeoutError, socket.timeout)) else 'connection error', True
+    except (TimeoutError, socket.timeout): reason, again = 'timeout', True
+    except (OSError, http.client.HTTPException): reason, again = 'connection error', True
+    except ValueError: reason, again = 'bad url', False
+    return reason, again
 
 # %% ../nbs/06c_beyond_flickr.ipynb #bdaa7d83
 def resize_shorter(im:Image.Image, size:int|None) -> Image.Image:
     "Shrink `im` so its shorter side is `size`, keeping the aspect ratio; smaller images (and size=None) are left alone."
+    if size is not None and (not isinstance(size, int) or size < 1): raise ValueError(f"expected an image size ≥ 1 (or None to keep it), got {size!r}")
     w, h = im.size
     if size is None or min(w, h) <= size: return im
     s = size / min(w, h)
@@ -249,18 +298,32 @@ def resize_shorter(im:Image.Image, size:int|None) -> Image.Image:
 
 def image_sample(key:str, im:Image.Image, captions:list, meta:dict, image_size:int|None=256, quality:int=90) -> dict:
     "A shard sample: the image as a JPEG (shorter side ≤ `image_size`), its captions one per line, and `meta` + sizes as JSON."
-    small = resize_shorter(im.convert('RGB'), image_size)
+    small = resize_shorter(to_rgb(im), image_size)                              # 16-bit and float images rescaled, not clipped
     buf = io.BytesIO(); small.save(buf, 'JPEG', quality=quality)
     info = {'key': key, **meta, 'width': small.width, 'height': small.height, 'original_width': im.width, 'original_height': im.height}
     return {'__key__': key, 'jpg': buf.getvalue(), 'txt': '\n'.join(clean_caption(c) for c in captions), 'json': info}
 
 # %% ../nbs/06c_beyond_flickr.ipynb #04b26745
+def _read_stats(folder, shard:int) -> dict|None:
+    "The stats file of shard `shard` with its tar beside it, complete or not; None if either is missing or unreadable."
+    path, tar = Path(folder)/f'{shard:06d}_stats.json', Path(folder)/f'{shard:06d}.tar'
+    if not (path.exists() and tar.exists()): return None
+    try: return json.loads(path.read_text())
+    except (OSError, ValueError): return None
+
 def shard_stats(folder, shard:int) -> dict|None:
     "The stats of shard `shard` in `folder` if its stats file says it is complete, else None."
-    path = Path(folder)/f'{shard:06d}_stats.json'
-    if not path.exists(): return None
-    stats = json.loads(path.read_text())
-    return stats if stats.get('complete') and (Path(folder)/f'{shard:06d}.tar').exists() else None
+    stats = _read_stats(folder, shard)
+    return stats if stats and stats.get('complete') else None
+
+def _kept_results(folder, shard:int, keys:list, n_items:int) -> dict:
+    "What an incomplete shard already has: key → (sample, 'ok') read back, or (None, reason) for final failures; the rest is redone."
+    stats = _read_stats(folder, shard)
+    if not stats or (stats.get('first_key'), stats.get('items')) != (keys[0], n_items): return {}
+    kept = {k: (None, why) for k, why in stats.get('failed', {}).items() if not _is_transient(why)}
+    for sample in iter_tar_samples(Path(folder)/f'{shard:06d}.tar'):
+        if sample['__key__'] in keys: kept[sample['__key__']] = ({k: v for k, v in sample.items() if k != '__url__'}, 'ok')
+    return kept
 
 def write_shards(items:list,                  # anything `make_sample` understands: (url, caption) rows, records, ...
                  folder,                      # where 000000.tar, 000000_stats.json, ... go
@@ -273,7 +336,7 @@ def write_shards(items:list,                  # anything `make_sample` understan
     if samples_per_shard < 1: raise ValueError(f"expected samples_per_shard >= 1, got {samples_per_shard}")
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
     n_shards = -(-len(items) // samples_per_shard)
-    totals = {'shards': n_shards, 'written': 0, 'already complete': 0, 'samples': 0, 'outcomes': Counter()}
+    totals = {'shards': n_shards, 'written': 0, 'already complete': 0, 'incomplete': 0, 'samples': 0, 'outcomes': Counter()}
     for s in tqdm(range(n_shards), desc='shards', disable=not progress):
         part = items[s * samples_per_shard:(s + 1) * samples_per_shard]
         keys = [f'{s * samples_per_shard + k:09d}' for k in range(len(part))]
@@ -284,14 +347,20 @@ def write_shards(items:list,                  # anything `make_sample` understan
             totals['already complete'] += 1
         else:
             t0 = time.time()
-            results = list(map_fn(make_sample, keys, part))
+            kept = _kept_results(folder, s, keys, len(part))                     # a rerun of an incomplete shard
+            todo = [(k, item) for k, item in zip(keys, part) if k not in kept]
+            done = dict(zip([k for k, _ in todo], map_fn(make_sample, [k for k, _ in todo], [item for _, item in todo])))
+            results = [kept[k] if k in kept else done[k] for k in keys]
             n = write_shard(folder/f'{s:06d}.tar', (sample for sample, outcome in results if outcome == 'ok'))
-            stats = {'shard': f'{s:06d}.tar', 'complete': True, 'first_key': keys[0], 'items': len(part), 'samples': n,
+            complete = not any(_is_transient(outcome) for _, outcome in results)   # a timeout may succeed on a rerun
+            stats = {'shard': f'{s:06d}.tar', 'complete': complete, 'first_key': keys[0], 'items': len(part), 'samples': n,
                      'outcomes': dict(Counter(outcome for _, outcome in results)),
                      'failed': {k: outcome for k, (_, outcome) in zip(keys, results) if outcome != 'ok'}, 'seconds': round(time.time() - t0, 2)}
-            tmp = folder/f'{s:06d}_stats.json.tmp'
-            tmp.write_text(json.dumps(stats, indent=1)); os.replace(tmp, folder/f'{s:06d}_stats.json')
+            fd, tmp = tempfile.mkstemp(prefix=f'.{s:06d}_stats.', suffix='.tmp', dir=folder)   # this writer's own
+            with os.fdopen(fd, 'w') as f: f.write(json.dumps(stats, indent=1))
+            os.replace(tmp, folder/f'{s:06d}_stats.json')
             totals['written'] += 1
+            totals['incomplete'] += not complete
         totals['samples'] += stats['samples']; totals['outcomes'].update(stats['outcomes'])
     totals['outcomes'] = dict(totals['outcomes'])
     return totals
@@ -472,12 +541,21 @@ def shards_main(source:str,                   # url/caption list (.tsv/.txt/.par
                 quiet:store_true=False,       # no progress bar
                ) -> dict:
     "Write WebDataset shards from a url/caption list (downloaded) or from records on disk (converted); rerun to resume."
+    if image_size < 0: raise ValueError(f"expected --image_size ≥ 1, or 0 to keep the images' size, got {image_size}")
+    if timeout <= 0: raise ValueError(f"expected --timeout > 0 seconds, got {timeout}")
     size = image_size or None
     if Path(source).suffix in URL_LIST_SUFFIXES:
         totals = download_shards(source, out, samples_per_shard, size, threads, timeout, retries, progress=not quiet,
                                  url_col=url_col, caption_col=caption_col)
     else: totals = records_to_shards(source_records(source, split), out, samples_per_shard, size, progress=not quiet)
     if not quiet: print(json.dumps(totals))
+    if totals['samples'] == 0 and totals['shards']:
+        transient = {o: n for o, n in totals['outcomes'].items() if _is_transient(o)}
+        if transient: raise RuntimeError(f"no sample was written: {', '.join(f'{n} × {o}' for o, n in transient.items())}; "
+                                         "these stay retryable: rerun the same command")
+        print(f"clip_nbdev_shards: warning: no sample was written ({', '.join(f'{n} × {o}' for o, n in totals['outcomes'].items())})", file=sys.stderr)
+    elif totals['incomplete']:
+        print(f"clip_nbdev_shards: warning: {totals['incomplete']} shard(s) incomplete after network errors; rerun to retry them", file=sys.stderr)
     return totals
 
 # %% ../nbs/06c_beyond_flickr.ipynb #8821763e

@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_zero_shot.ipynb #c7b2cafa
 from __future__ import annotations
-import contextlib, hashlib, html, os, re, urllib.request
+import contextlib, hashlib, html, os, pickle, re, tempfile, urllib.request, warnings
 from pathlib import Path
 import numpy as np
 import torch
@@ -17,18 +17,20 @@ from functools import partial
 from tqdm.auto import tqdm
 from .patches import check_images, clip_transform, pick_device, show_image
 from .text import tokenize
-from .model import CLIP, _NOT_WEIGHTS, from_openai_state_dict, load_state_dict_file
+import clip_nbdev
+from .model import CLIP, _NOT_WEIGHTS, from_openai_state_dict
 from .vit import _config_key
 from .data import load_image
-from .train import build_model, load_checkpoint
+from .train import build_model
 
 # %% auto #0
 __all__ = ['CIFAR10_CLASSES', 'CIFAR100_CLASSES', 'CIFAR_TEMPLATES', 'IMAGENET_TEMPLATES', 'SIMPLE_TEMPLATES', 'TEMPLATE_SETS',
-           'OPENAI_MODELS', 'IMAGE_SUFFIXES', 'get_templates', 'check_class_names', 'model_device', 'model_dtype',
-           'evaluating', 'encode_texts', 'class_weights', 'encode_images', 'ZeroShotClassifier',
+           'OPENAI_MODELS', 'PACKAGED_MODELS', 'IMAGE_SUFFIXES', 'get_templates', 'check_class_names', 'model_device',
+           'model_dtype', 'evaluating', 'encode_texts', 'class_weights', 'encode_images', 'ZeroShotClassifier',
            'openai_to_hf_state_dict', 'hf_to_openai_state_dict', 'hf_config', 'config_from_hf', 'to_hf', 'from_hf',
-           'default_cache_dir', 'sha256_file', 'download', 'load_openai', 'load_clip', 'image_files', 'open_image_file',
-           'CLIPInference', 'confusion_matrix', 'plot_confusion', 'show_retrieval', 'show_classification', 'playground',
+           'default_cache_dir', 'sha256_file', 'download', 'load_openai', 'assets_dir', 'resolve_checkpoint',
+           'load_clip', 'image_files', 'open_image_file', 'read_feature_cache', 'write_feature_cache', 'CLIPInference',
+           'confusion_matrix', 'plot_confusion', 'show_retrieval', 'show_classification', 'playground',
            'load_inference', 'warn', 'readable_images', 'read_lines', 'format_table', 'show_labelled', 'predict_parser',
            'predict', 'predict_main']
 
@@ -338,9 +340,10 @@ def download(url:str, root=None, progress:bool=True) -> Path:
     target, expected = root / url.rsplit('/', 1)[-1], url.split('/')[-2]
     expected = expected if re.fullmatch(r'[0-9a-f]{64}', expected) else None
     if target.is_file() and (expected is None or sha256_file(target) == expected): return target
-    tmp = target.with_name(target.name + '.part')
+    fd, tmp = tempfile.mkstemp(prefix=f'.{target.name}.', suffix='.part', dir=root)   # this writer's own: two downloads never share it
+    tmp = Path(tmp)
     try:
-        with urllib.request.urlopen(url) as src, open(tmp, 'wb') as dst:
+        with urllib.request.urlopen(url) as src, os.fdopen(fd, 'wb') as dst:
             total = int(src.headers.get('Content-Length') or 0) or None
             with tqdm(total=total, unit='B', unit_scale=True, desc=target.name, disable=not progress) as bar:
                 for chunk in iter(lambda: src.read(1 << 20), b''): dst.write(chunk); bar.update(len(chunk))
@@ -367,27 +370,65 @@ def load_openai(name_or_path,      # a name in `OPENAI_MODELS` (any spelling), o
     return model, clip_transform(model.image_size)
 
 # %% ../nbs/07_zero_shot.ipynb #83f28181
-def _read_checkpoint(path:Path):
-    "A TorchScript archive's or a state dict file's tensors, else a clip_nbdev training checkpoint's contents."
-    try: return load_state_dict_file(path)                 # OpenAI archive, or a weights-only `torch.save`
-    except Exception: pass
-    try: return load_checkpoint(path)                       # clip_nbdev training checkpoint (holds RNG states: trusted files only)
-    except Exception as e:
-        raise ValueError(f"{path}: expected a clip_nbdev training checkpoint or an OpenAI CLIP file (TorchScript archive or state dict), "
-                         f"could not read it ({type(e).__name__})") from None
+PACKAGED_MODELS = {'emoji': 'emoji.pt'}   # names `load_clip` and `--checkpoint` accept for models shipped in clip_nbdev/assets
 
-def load_clip(path,  # a clip_nbdev training checkpoint, an OpenAI TorchScript archive, or a CLIP state dict in OpenAI's layout
+def assets_dir() -> Path:
+    "The folder of the files shipped with clip_nbdev (`clip_nbdev/assets`)."
+    return Path(clip_nbdev.__file__).parent / 'assets'
+
+def resolve_checkpoint(checkpoint,  # a path, or a name in `PACKAGED_MODELS` ('emoji')
+                       assets=None, # where packaged models live (default: `assets_dir()`)
+                      ) -> Path:
+    "The file `checkpoint` names: an existing path as it is, else a packaged model's file."
+    path = Path(checkpoint)
+    if path.is_file() or str(checkpoint) not in PACKAGED_MODELS: return path
+    path = Path(assets or assets_dir()) / PACKAGED_MODELS[str(checkpoint)]
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist; expected the packaged model {str(checkpoint)!r} there (reinstall clip_nbdev)")
+    return path
+
+# %% ../nbs/07_zero_shot.ipynb #b7e1d001
+_np_core = getattr(np, '_core', None) or np.core
+_NUMPY_STATE = [_np_core.multiarray._reconstruct, np.ndarray, np.dtype, type(np.dtype(np.uint32))]  # plain arrays only
+
+def _read_checkpoint(path:Path):
+    "An OpenAI TorchScript archive's tensors, else what `torch.load(weights_only=True)` builds: never code."
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')                            # torch.jit's deprecation, pickle protocol notes
+        try: return torch.jit.load(str(path), map_location='cpu').state_dict()   # OpenAI's released files
+        except RuntimeError: pass                                  # not TorchScript
+        try:
+            with torch.serialization.safe_globals(_NUMPY_STATE):   # older checkpoints' numpy RNG state
+                return torch.load(path, map_location='cpu', weights_only=True)
+        except pickle.UnpicklingError as e:
+            if m := re.search(r'GLOBAL (\S+)', str(e)):
+                raise ValueError(f"{path}: refused: loading it would call {m.group(1)}; clip_nbdev reads only checkpoints "
+                                 "of tensors and plain Python types") from None
+            error = e
+        except Exception as e: error = e
+    raise ValueError(f"{path}: expected a clip_nbdev checkpoint or an OpenAI CLIP file (TorchScript archive or state dict), "
+                     f"could not read it ({type(error).__name__})") from None
+
+def _clip_from(obj) -> CLIP:
+    "The `CLIP` a checkpoint's contents describe: clip_nbdev's (`model` + `model_config`, or a preset name), or OpenAI's state dict."
+    if not (isinstance(obj, dict) and isinstance(obj.get('model'), dict)): return from_openai_state_dict(obj)
+    if obj.get('model_config') is not None: model, source = CLIP(**obj['model_config']), 'its model_config'
+    elif isinstance(obj.get('config'), dict) and isinstance(obj['config'].get('model'), str):         # older: a preset name only
+        model, source = build_model(obj['config']['model']), f"the preset {obj['config']['model']!r} its config names"
+    else: raise ValueError("expected a 'model_config' (or a preset name in config['model']) beside the weights: the architecture is unknown")
+    try: model.load_state_dict(obj['model'], strict=True)
+    except RuntimeError as e: raise ValueError(f"its weights do not fit {source}: {str(e).splitlines()[0]}") from None
+    return model
+
+def load_clip(path,        # a clip_nbdev checkpoint, a `PACKAGED_MODELS` name ('emoji'), an OpenAI TorchScript archive or state dict
+              assets=None, # where packaged models live (default: `assets_dir()`)
              ) -> tuple:
     "(model, tokenizer): chapter 05's `CLIP` in eval mode on the CPU, and a tokenizer with the model's context length."
-    path = Path(path)
-    if not path.is_file(): raise FileNotFoundError(f"{path} does not exist; expected a clip_nbdev training checkpoint or an OpenAI CLIP file")
+    path = resolve_checkpoint(path, assets)
+    if not path.is_file(): raise FileNotFoundError(f"{path} does not exist; expected a clip_nbdev checkpoint or an OpenAI CLIP file")
     obj = _read_checkpoint(path)
-    try:
-        if isinstance(obj, dict) and 'model' in obj and 'config' in obj:       # clip_nbdev's trainer
-            model = build_model(obj['config']['model'])
-            model.load_state_dict(obj['model'], strict=True)
-        else: model = from_openai_state_dict(obj)
-    except (ValueError, RuntimeError, KeyError) as e:
+    try: model = _clip_from(obj)
+    except (ValueError, RuntimeError, KeyError, TypeError) as e:
         raise ValueError(f"{path}: not a CLIP checkpoint: {str(e).splitlines()[0]}") from None
     return model.float().eval(), partial(tokenize, context_length=model.context_length)
 
@@ -407,15 +448,49 @@ def open_image_file(path, decode:bool=True):
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"{path} does not exist; expected an image file")
     try:
-        if decode: return load_image(path)
+        if decode: return load_image(path)                                        # every pixel: a truncated file fails here
         with Image.open(path) as im: im.verify()                                  # header and checksums, no decoding
-    except Exception as e: raise ValueError(f"{path}: not a readable image ({type(e).__name__})") from None
+    except Exception as e: raise ValueError(f"{path}: not a readable image ({type(e).__name__}: {e})") from None
     return path
 
-def _file_key(path) -> str:
-    "A cache key that changes when the file does: resolved path, size, modification time."
+def _stat_key(path) -> str:
+    "Path, device and inode, size, modification and change times: any rewrite or replacement of the file changes it."
     st = Path(path).stat()
-    return f'{Path(path).resolve()}|{st.st_size}|{st.st_mtime_ns}'
+    return f'{Path(path).resolve()}|{st.st_dev}:{st.st_ino}|{st.st_size}|{st.st_mtime_ns}|{st.st_ctime_ns}'
+
+def _content_key(path) -> str:
+    "SHA-1 of the file's bytes: what the feature cache is keyed by."
+    with open(path, 'rb') as f: return hashlib.file_digest(f, 'sha1').hexdigest()
+
+_CACHE_FORMAT = 2   # {'format': 2, 'files': {stat key: content key}, 'features': {content key: (E,) tensor}}
+
+def _empty_cache() -> dict: return {'format': _CACHE_FORMAT, 'files': {}, 'features': {}}
+
+def read_feature_cache(path) -> dict:
+    "A feature cache file's contents; a missing one is empty, an unreadable one is rebuilt with a warning naming it."
+    path = Path(path)
+    if not path.is_file(): return _empty_cache()
+    try:
+        cache = torch.load(path, map_location='cpu', weights_only=True)
+        ok = isinstance(cache, dict) and cache.get('format') == _CACHE_FORMAT and all(isinstance(cache.get(k), dict) for k in ('files', 'features'))
+        if ok: return cache
+        why = 'written in another format'
+    except Exception as e: why = f'unreadable ({type(e).__name__})'
+    warnings.warn(f"feature cache {path} is {why}; rebuilding it")
+    return _empty_cache()
+
+def write_feature_cache(path, cache:dict):
+    "Merge `cache` into the file at `path` (another writer may have added entries) and replace it atomically."
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')                                           # a bad file on disk was reported when read
+        on_disk = read_feature_cache(path)
+    merged = {'format': _CACHE_FORMAT, 'files': {**on_disk['files'], **cache['files']}, 'features': {**on_disk['features'], **cache['features']}}
+    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.part', dir=path.parent)   # this writer's own temporary file
+    try:
+        with os.fdopen(fd, 'wb') as f: torch.save(merged, f)
+        os.replace(tmp, path)                                                     # atomic: a reader sees the old or the new file
+    finally: Path(tmp).unlink(missing_ok=True)
 
 class CLIPInference:
     "A CLIP with its tokenizer and preprocessing, offering `similarity`, `classify`, `retrieve_images` and `retrieve_texts`."
@@ -436,8 +511,9 @@ class CLIPInference:
     @classmethod
     def from_checkpoint(cls, path, device=None, **kwargs):
         "Load a clip_nbdev training checkpoint or an OpenAI file with `load_clip`."
+        path = resolve_checkpoint(path)
         model, tokenizer = load_clip(path)
-        return cls(model, tokenizer, device=device, name=_file_key(path), **kwargs)
+        return cls(model, tokenizer, device=device, name=_stat_key(path), **kwargs)
 
     def __repr__(self): return f"CLIPInference({type(self.model).__name__}, {self.model.image_size} px, on {self.device})"
 
@@ -459,33 +535,48 @@ class CLIPInference:
         if not isinstance(image, Image.Image): raise ValueError(f"expected an image path, a PIL image or a (3, R, R) tensor, got {type(image).__name__}")
         return self.transform(image)
 
-    def _encode(self, images:list) -> torch.Tensor:
-        "Unit features (N, E) on the CPU of a list of images, `batch_size` at a time."
-        feats = [encode_images(self.model, torch.stack([self.load(im) for im in images[i:i + self.batch_size]]), self.batch_size)
-                 for i in range(0, len(images), self.batch_size)]
-        self.n_encoded += len(images)
-        return torch.cat(feats)                                                    # (N, E)
+    def _load_or_skip(self, image, skip_unreadable:bool):
+        "`load(image)`, or None with a warning for a file that cannot be decoded when `skip_unreadable`."
+        try: return self.load(image)
+        except (OSError, ValueError) as e:
+            if not (skip_unreadable and _is_file_like(image)): raise
+            warnings.warn(f'skipped {e}')
 
-    def encode_images(self, images, cache_dir=None) -> torch.Tensor:
+    def _encode(self, images:list, skip_unreadable:bool=False) -> torch.Tensor:
+        "Unit features (N, E) on the CPU of a list of images, `batch_size` at a time; skipped images' rows are NaN."
+        rows = []
+        for i in range(0, len(images), self.batch_size):
+            loaded = [self._load_or_skip(im, skip_unreadable) for im in images[i:i + self.batch_size]]
+            good = [x for x in loaded if x is not None]
+            feats = iter(encode_images(self.model, torch.stack(good), self.batch_size) if good else [])   # (b, E)
+            rows += [next(feats) if x is not None else None for x in loaded]
+            self.n_encoded += len(good)
+        dim = next((r.shape[0] for r in rows if r is not None), None)
+        if dim is None: dim = self.encode_texts(['']).shape[1]                  # every image skipped: NaN rows of the right width
+        return torch.stack([r if r is not None else torch.full((dim,), float('nan')) for r in rows])   # (N, E)
+
+    def encode_images(self, images, cache_dir=None,
+                      skip_unreadable:bool=False,  # a file that cannot be decoded gets a NaN row and a warning, instead of an error
+                     ) -> torch.Tensor:
         "Unit image features (N, E) on the CPU of images (list, folder, or (B, 3, R, R) batch); files' features cached in `cache_dir`."
         if isinstance(images, torch.Tensor) and images.ndim == 4: images = list(images)
         elif _is_file_like(images) and Path(images).is_dir(): images = image_files(images)
         elif _is_file_like(images) or isinstance(images, (Image.Image, torch.Tensor)): images = [images]
         images = list(images)
         if not images: raise ValueError("expected at least one image, got none")
-        if cache_dir is None: return self._encode(images)
+        if cache_dir is None: return self._encode(images, skip_unreadable)
         cache_file = Path(cache_dir) / f'image_features_{self.fingerprint}.pt'
-        cache = torch.load(cache_file, weights_only=True) if cache_file.is_file() else {}
-        keys = [_file_key(im) if _is_file_like(im) else None for im in images]
-        todo = [i for i, k in enumerate(keys) if k is None or k not in cache]
-        new = self._encode([images[i] for i in todo]) if todo else None
-        fresh = dict(zip(todo, new)) if todo else {}
-        if any(keys[i] is not None for i in todo):
-            cache.update({keys[i]: f.clone() for i, f in fresh.items() if keys[i] is not None})
-            cache_file.parent.mkdir(parents=True, exist_ok=True)
-            part = cache_file.with_name(cache_file.name + '.part')
-            torch.save(cache, part); os.replace(part, cache_file)               # atomic: a crash never leaves half a cache
-        return torch.stack([fresh[i] if i in fresh else cache[keys[i]] for i in range(len(images))])  # (N, E)
+        cache, new = read_feature_cache(cache_file), _empty_cache()
+        keys = []
+        for im in images:                                                         # content keys; hashing only files not seen as they are
+            if not _is_file_like(im): keys.append(None); continue
+            stat = _stat_key(im)
+            keys.append(cache['files'].get(stat) or new['files'].setdefault(stat, _content_key(im)))
+        todo = [i for i, k in enumerate(keys) if k is None or k not in cache['features']]
+        fresh = dict(zip(todo, self._encode([images[i] for i in todo], skip_unreadable))) if todo else {}
+        new['features'] = {keys[i]: f.clone() for i, f in fresh.items() if keys[i] is not None and not f.isnan().any()}
+        if new['features'] or new['files']: write_feature_cache(cache_file, new)
+        return torch.stack([fresh[i] if i in fresh else cache['features'][keys[i]] for i in range(len(images))])  # (N, E)
 
     def encode_texts(self, texts) -> torch.Tensor:
         "Unit text features (N, E) on the CPU."
@@ -511,12 +602,15 @@ class CLIPInference:
         top = probs.topk(min(top_k, len(clf)), dim=-1)
         return [[{'label': clf.class_names[j], 'prob': p} for p, j in zip(ps.tolist(), js.tolist())] for ps, js in zip(*top)]
 
-    def retrieve_images(self, text:str, images, top_k:int=5, cache_dir=None) -> list:
+    def retrieve_images(self, text:str, images, top_k:int=5, cache_dir=None,
+                        skip_unreadable:bool=True,  # files that cannot be decoded are left out with a warning
+                       ) -> list:
         "The `top_k` images (list, or a folder's files) most similar to `text`, as [{'index', 'image', 'score'}]."
         if _is_file_like(images) and Path(images).is_dir(): images = image_files(images)
         images = list(images) if not isinstance(images, torch.Tensor) else images
-        scores = self.encode_images(images, cache_dir) @ self.encode_texts([text])[0]     # (N,)
-        top = scores.topk(min(top_k, len(scores)))
+        scores = self.encode_images(images, cache_dir, skip_unreadable) @ self.encode_texts([text])[0]  # (N,), NaN for skipped
+        scores = scores.nan_to_num(nan=-float('inf'))
+        top = scores.topk(min(top_k, int(scores.isfinite().sum())))
         return [{'index': i, 'image': str(images[i]) if _is_file_like(images[i]) else i, 'score': s}
                 for s, i in zip(top.values.tolist(), top.indices.tolist())]
 
@@ -606,11 +700,12 @@ def playground(inference:CLIPInference,   # the model to ask
     return widgets.VBox([widgets.HBox([pick, text]), message, out])
 
 # %% ../nbs/07_zero_shot.ipynb #7e727502
-def load_inference(checkpoint,   # a clip_nbdev training checkpoint, an OpenAI file, or an `OPENAI_MODELS` name (downloaded once)
+def load_inference(checkpoint,   # a clip_nbdev checkpoint, a `PACKAGED_MODELS` name ('emoji'), an OpenAI file or `OPENAI_MODELS` name
                    device=None,  # default: a GPU when present
                   ) -> CLIPInference:
-    "A `CLIPInference` for a checkpoint file or one of OpenAI's model names."
-    if not Path(checkpoint).is_file() and (key := _openai_name(checkpoint)): checkpoint = download(OPENAI_MODELS[key])
+    "A `CLIPInference` for a checkpoint file, a model shipped with clip_nbdev, or one of OpenAI's model names."
+    checkpoint = resolve_checkpoint(checkpoint)
+    if not checkpoint.is_file() and (key := _openai_name(checkpoint)): checkpoint = download(OPENAI_MODELS[key])
     if device is not None and torch.device(device).type == 'cuda' and not torch.cuda.is_available():
         raise ValueError(f"--device {device}: no CUDA GPU is available here")
     return CLIPInference.from_checkpoint(checkpoint, device=device)
@@ -619,14 +714,18 @@ def warn(message:str):
     "Print `message` to stderr as a `clip_nbdev_predict` warning; the command goes on."
     print(f'clip_nbdev_predict: warning: {message}', file=sys.stderr)
 
-def readable_images(paths:list) -> list:
+def readable_images(paths:list,
+                    decode:bool=True,  # decode every pixel (a truncated file fails); False: only check the headers
+                   ) -> list:
     "The readable image files among `paths` (as `Path`s); with several, bad ones are skipped with a warning, and none left is an error."
     paths = list(paths)
     if not paths: raise ValueError("expected at least one image, got none")
-    if len(paths) == 1: return [open_image_file(paths[0], decode=False)]
+    if len(paths) == 1:
+        open_image_file(paths[0], decode)                                       # alone, a bad image is an error
+        return [Path(paths[0])]
     good = []
     for p in paths:
-        try: good.append(open_image_file(p, decode=False))
+        try: open_image_file(p, decode); good.append(Path(p))
         except (OSError, ValueError) as e: warn(f'skipped {e}')
     if not good: raise ValueError(f"none of the {len(paths)} images could be read")
     return good
@@ -664,21 +763,24 @@ def _add(parser, name:str, **kwargs):
 def predict_parser() -> argparse.ArgumentParser:
     "The parser of `clip_nbdev_predict`: a sub-command per mode, each with its own options and the shared ones."
     common = argparse.ArgumentParser(add_help=False)
-    _add(common, 'checkpoint', required=True, help='a clip_nbdev training checkpoint, an OpenAI CLIP file, or an OpenAI model name (ViT-B/32, ...)')
+    _add(common, 'checkpoint', required=True, help='a clip_nbdev checkpoint (last.pt, best.pt), a packaged model (emoji), an OpenAI CLIP file or model name (ViT-B/32, ...)')
     _add(common, 'device', help='cpu, cuda, mps... (default: a GPU when present)')
     _add(common, 'json', action='store_true', help='print JSON instead of tables')
     _add(common, 'save_grid', metavar='PNG', help='draw the images with their top labels, or the retrieved images, into this PNG')
     parser = argparse.ArgumentParser(prog='clip_nbdev_predict', description='Zero-shot inference with a CLIP from the shell.')
     modes = parser.add_subparsers(dest='mode', required=True, metavar='{similarity,classify,retrieve-images,retrieve-texts}')
-    def mode(name, help): return modes.add_parser(name, parents=[common], help=help, description=help)
+    def mode(name, help, aliases=()):
+        m = modes.add_parser(name, parents=[common], help=help, description=help, aliases=list(aliases))
+        m.set_defaults(mode=name)                                                # an alias runs its mode under the mode's name
+        return m
     top = dict(type=int, default=5, help='how many results (default: 5)')
     m = mode('similarity', 'cosine similarity of images with texts, and per image the softmax over the texts')
     _add(m, 'image', nargs='*', required=True, help='image file(s)'); _add(m, 'texts', nargs='*', required=True, help='the texts')
-    m = mode('classify', 'zero-shot classification: the top classes of each image, with probabilities')
+    m = mode('classify', 'zero-shot classification: the top classes of each image, with probabilities', aliases=['classification'])
     _add(m, 'image', nargs='*', required=True, help='image file(s)'); _add(m, 'classes', nargs='*', required=True, help='class names')
     _add(m, 'templates', default='simple', help='prompt templates: simple (default), cifar, imagenet, or a file of one template per line')
     _add(m, 'top', **top)
-    m = mode('retrieve-images', "the images of a folder most similar to a text (the folder's features are cached)")
+    m = mode('retrieve-images', "the images of a folder most similar to a text (the folder's features are cached)", aliases=['retrieval'])
     _add(m, 'text', required=True, help='the query'); _add(m, 'image_dir', required=True, help='a folder of images'); _add(m, 'top', **top)
     _add(m, 'cache_dir', help='feature cache folder (default: ~/.cache/clip_nbdev/features)')
     m = mode('retrieve-texts', 'the texts most similar to an image')
@@ -693,7 +795,8 @@ def _captions(tops:list, key:str, score) -> list:
 def predict(args:argparse.Namespace) -> tuple:
     "(JSON-able result, text table, function drawing the grid) for parsed `clip_nbdev_predict` arguments."
     if getattr(args, 'top', 1) < 1: raise ValueError(f"expected --top of at least 1, got {args.top}")
-    images = readable_images(image_files(args.image_dir) if args.mode == 'retrieve-images' else args.image)
+    if args.mode == 'retrieve-images': images = readable_images(image_files(args.image_dir), decode=False)  # encoding skips the rest
+    else: images = readable_images(args.image)
     inf = load_inference(args.checkpoint, args.device)
     percent = lambda r: f"{r['prob']:.0%}"
     if args.mode == 'similarity':
@@ -723,7 +826,9 @@ def predict_main(argv:list|None=None):  # the arguments (default: the command li
     "The `clip_nbdev_predict` command: print the results as a table or JSON; a mistake gets one line on stderr and exit status 1."
     args = predict_parser().parse_args(None if argv is None else [str(a) for a in argv])
     try:
-        result, table, draw = predict(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = lambda message, *_, **__: warn(str(message))     # one line each, like the errors
+            result, table, draw = predict(args)
         print(json.dumps(result, indent=2) if args.json else table)
         if args.save_grid:
             fig = draw()
