@@ -432,7 +432,7 @@ EMOJI_MODELS = {   # the towers compared below; 'RN' is the packaged model's
     'RN':  dict(embed_dim=64, vision_cfg=dict(layers=(1, 1, 1, 1), width=16, heads=8, input_resolution=32), text_cfg=EMOJI_TEXT_CFG),
     'ViT': dict(embed_dim=64, vision_cfg=dict(input_resolution=32, patch_size=4, width=96, layers=3, heads=1), text_cfg=EMOJI_TEXT_CFG),
 }
-EMOJI_RECIPE = dict(tower='RN', epochs=20, batch_size=128, lr=1e-3, warmup=30, augment=False, captions='keywords', seed=0)
+EMOJI_RECIPE = dict(tower='RN', epochs=40, batch_size=128, lr=1e-3, warmup=30, augment=False, captions='keywords', seed=0)
 
 # %% ../nbs/06b_train_loop.ipynb #eb000007
 def keyword_captions(r) -> list:
@@ -520,7 +520,7 @@ def load_emoji_model(path=EMOJI_MODEL_PATH) -> tuple:
     return model.eval(), ckpt
 
 # %% ../nbs/06b_train_loop.ipynb #eb000043
-def build_emoji_model(out=EMOJI_MODEL_PATH, seed:int=0, threads:int=2, **recipe) -> dict:
+def build_emoji_model(out=EMOJI_MODEL_PATH, seed:int=0, threads:int=1, **recipe) -> dict:
     "Train `EMOJI_RECIPE` (overridden by `recipe`) with a fixed seed, round to fp16, measure held-out retrieval, save to `out`."
     torch.set_num_threads(threads)
     result = train_emoji(**(EMOJI_RECIPE | recipe | {'seed': seed}))
@@ -536,7 +536,7 @@ def build_emoji_model(out=EMOJI_MODEL_PATH, seed:int=0, threads:int=2, **recipe)
 @call_parse
 def emoji_model_main(out:str=str(EMOJI_MODEL_PATH),  # where to write the checkpoint (a .json with history and metrics goes beside it)
                      seed:int=0,                     # seed of the split, the initialisation, the shuffle and the caption draws
-                     threads:int=2,                  # torch CPU threads (the metrics were measured with 2)
+                     threads:int=1,                  # torch CPU threads (the packaged metrics were measured with 1)
                     ):
     "Build the packaged emoji model: train `EMOJI_RECIPE` on the emoji training split and save it (fp16, weights only)."
     result = build_emoji_model(out, seed, threads)
