@@ -434,6 +434,7 @@ EMOJI_MODELS = {   # the towers compared below; 'RN' is the packaged model's
 }
 EMOJI_RECIPE = dict(tower='RN', epochs=50, batch_size=128, lr=1e-3, warmup=30, augment=True, captions='keywords', seed=0,
                     eval_every=10)   # chosen below by measurement; eval_every only records the held-out curve
+EMOJI_MODEL_PATH = Path(clip_nbdev.__file__).parent/'assets'/'emoji.pt'   # the packaged model (package data)
 
 # %% ../nbs/06b_train_loop.ipynb #eb000007
 def keyword_captions(r) -> list:
@@ -496,8 +497,6 @@ def emoji_sweep(runs:list,       # dicts of `train_emoji` arguments, each with a
     return done
 
 # %% ../nbs/06b_train_loop.ipynb #eb000041
-EMOJI_MODEL_PATH = Path(clip_nbdev.__file__).parent/'assets'/'emoji.pt'
-
 def fp16_state_dict(model:nn.Module) -> dict:
     "The model's state dict with floating-point tensors stored in float16 (half the bytes; loading casts back to float32)."
     return {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
