@@ -496,7 +496,7 @@ def write_emoji_images(folder,                  # where to write the PNGs (creat
     return paths
 
 def emoji_cli(argv:list|None=None):
-    "Command line: write the emoji images of a split to a folder (`python -m`-free: `clip_nbdev_emoji OUT --split test`)."
+    "The `clip_nbdev_emoji OUT [--split test|train|val|all] [--image-size 64]` command: write emoji PNGs to a folder."
     p = argparse.ArgumentParser(prog='clip_nbdev_emoji', description='Write emoji images (drawn from the colour emoji font) to a folder.')
     p.add_argument('out', help='folder to write the PNGs to')
     p.add_argument('--split', default='test', choices=('train', 'val', 'test', 'all'), help='which split (default: test, the held-out concepts)')
