@@ -18,10 +18,13 @@ from .patches import clip_transform, show_image
 # %% auto #0
 __all__ = ['SHAPE_COLOURS', 'SHAPE_NAMES', 'SHAPE_SIZES', 'SHAPE_POSITIONS', 'HELD_OUT_COMBOS', 'SHAPE_TEMPLATES',
            'SHAPES_SPLITS', 'FLICKR30K_SPLITS', 'KAGGLE_HEADER', 'HF_FLICKR_COLUMNS', 'CAPTION_FILES', 'SOURCES',
-           'Record', 'ArrowImage', 'to_rgb', 'load_image', 'render_shape', 'shape_captions', 'shapes_records',
-           'show_records', 'read_results_csv', 'read_karpathy_json', 'assign_splits', 'read_flickr_kaggle',
-           'read_hf_flickr', 'read_caption_folder', 'load_records', 'ImageRecords', 'PairDataset', 'EvalImages',
-           'caption_table', 'collate_skip', 'ResumableSampler', 'ClipLoader']
+           'EMOJI_APT', 'EMOJI_FONTS', 'EMOJI_TEST_FILES', 'CLDR_DIRS', 'EMOJI_SPLITS', 'Record', 'ArrowImage',
+           'to_rgb', 'load_image', 'render_shape', 'shape_captions', 'shapes_records', 'show_records',
+           'read_results_csv', 'read_karpathy_json', 'assign_splits', 'read_flickr_kaggle', 'read_hf_flickr',
+           'read_caption_folder', 'load_records', 'emoji_files', 'read_emoji_test', 'read_cldr_annotations',
+           'emoji_concept', 'load_emoji_font', 'draw_emoji', 'emoji_cache_dir', 'emoji_file_name', 'build_emoji_images',
+           'EmojiRecord', 'emoji_captions', 'emoji_records', 'write_emoji_images', 'emoji_cli', 'ImageRecords',
+           'PairDataset', 'EvalImages', 'caption_table', 'collate_skip', 'ResumableSampler', 'ClipLoader']
 
 # %% ../nbs/06_train_flickr.ipynb #d5058d1c
 @dataclass
@@ -320,21 +323,22 @@ def read_caption_folder(root,                 # the folder (or the captions file
 
 # %% ../nbs/06_train_flickr.ipynb #c96ff9b1
 SOURCES = ("'shapes'; a Kaggle Flickr30k folder (results.csv + images); nlphuji/flickr30k parquet file(s) or `save_to_disk` folder; "
-           "a loaded Hugging Face Dataset/DatasetDict; or a folder with captions.tsv / captions.txt / captions.json, "
-           "or such a caption file under any name (.tsv, .txt, .json)")
+           "a loaded Hugging Face Dataset/DatasetDict; a folder with captions.tsv / captions.txt / captions.json, "
+           "or such a caption file under any name (.tsv, .txt, .json); or 'emoji' (see `emoji_records`)")
 
-def load_records(source,                  # 'shapes', a path, or a `datasets` Dataset/DatasetDict (see `SOURCES`)
+def load_records(source,                  # 'shapes', 'emoji', a path, or a `datasets` Dataset/DatasetDict (see `SOURCES`)
                  split:str|None=None,     # keep only this split ('train', 'val', 'test', ...); None keeps all
                  image_root=None,         # where a caption file's or Kaggle folder's image names resolve (default: the reader's)
                  **kwargs,                # passed on to the reader (e.g. `seed`, `image_size` for shapes; `karpathy_json` for Kaggle)
                 ) -> list:
     "Records from any supported source, optionally from one split only."
     if image_root is not None:
-        if isinstance(source, str) and source == 'shapes' or _is_hf_dataset(source) or _is_hf_dataset_dict(source):
+        if isinstance(source, str) and source in ('shapes', 'emoji') or _is_hf_dataset(source) or _is_hf_dataset_dict(source):
             raise ValueError(f"image_root applies to caption files and Kaggle folders, not to {source!r}")
         kwargs['images'] = image_root
     if isinstance(source, str) and source == 'shapes':
         records = [r for s in ([split] if split else SHAPES_SPLITS) for r in shapes_records(s, **kwargs)]
+    elif isinstance(source, str) and source == 'emoji': records = emoji_records(split, **kwargs)   # see "Emoji" below
     elif _is_hf_dataset(source) or _is_hf_dataset_dict(source): records = read_hf_flickr(source)
     else:
         path = _existing(source, SOURCES)
@@ -346,6 +350,205 @@ def load_records(source,                  # 'shapes', a path, or a `datasets` Da
             records = read_caption_folder(path, **kwargs)
         else: raise ValueError(f"{path}: expected {SOURCES}")
     return [r for r in records if split is None or r.split == split]
+
+# %% ../nbs/06_train_flickr.ipynb #em000002
+import argparse, hashlib, os, xml.etree.ElementTree as ET
+from PIL import ImageFont, features
+
+# %% ../nbs/06_train_flickr.ipynb #em000004
+EMOJI_APT = 'apt-get install fonts-noto-color-emoji unicode-data unicode-cldr-core'
+EMOJI_FONTS = ('/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf',       # Debian, Ubuntu, Colab
+               '/usr/share/fonts/noto/NotoColorEmoji.ttf',                  # Arch, Fedora
+               '/usr/share/fonts/google-noto-emoji/NotoColorEmoji.ttf',
+               '/System/Library/Fonts/Apple Color Emoji.ttc',               # macOS
+               '~/Library/Fonts/NotoColorEmoji.ttf')
+EMOJI_TEST_FILES = ('/usr/share/unicode/emoji/emoji-test.txt', '/usr/share/unicode-data/emoji/emoji-test.txt',
+                    '~/.local/share/unicode/emoji/emoji-test.txt')
+CLDR_DIRS = ('/usr/share/unicode/cldr/common', '~/.local/share/unicode/cldr/common')
+
+def _find(given, candidates, what:str, install:str) -> Path:
+    "`given` if set (it must exist), else the first of `candidates` that exists, else a one-line error naming what to install."
+    if given is not None:
+        path = Path(given).expanduser()
+        if not path.exists(): raise FileNotFoundError(f"{path} does not exist; expected {what}")
+        return path
+    for c in candidates:
+        if (path := Path(c).expanduser()).exists(): return path
+    raise FileNotFoundError(f"no {what} found (looked in {', '.join(candidates)}); install it: {install}")
+
+def emoji_files(font=None, emoji_test=None, cldr=None) -> dict:
+    "Paths of the colour emoji font, Unicode's emoji-test.txt and CLDR's annotation folder (found, or as given)."
+    return {'font': _find(font, EMOJI_FONTS, 'a colour emoji font', 'apt-get install fonts-noto-color-emoji (macOS has Apple Color Emoji)'),
+            'emoji_test': _find(emoji_test, EMOJI_TEST_FILES, "Unicode's emoji-test.txt", 'apt-get install unicode-data (or download '
+                                'https://unicode.org/Public/emoji/latest/emoji-test.txt)'),
+            'cldr': _find(cldr, CLDR_DIRS, "CLDR's common/ folder (annotations/en.xml)", 'apt-get install unicode-cldr-core '
+                          '(or unzip cldr-common from https://cldr.unicode.org)')}
+
+# %% ../nbs/06_train_flickr.ipynb #em000008
+_EMOJI_LINE = re.compile(r'^([0-9A-F ]+?)\s*;\s*([\w-]+)\s*#\s*(\S+)\s+E(\d+\.\d+)\s+(.+)$')
+
+def read_emoji_test(path) -> tuple:
+    "Unicode's emoji-test.txt → (version, [{'emoji', 'name', 'group', 'subgroup'}]) for every fully-qualified emoji."
+    path = Path(path)
+    version, group, subgroup, out = None, None, None, []
+    for n, line in enumerate(path.read_text(encoding='utf-8').splitlines(), 1):
+        if line.startswith('# Version:'): version = line.split(':', 1)[1].strip()
+        elif line.startswith('# group:'): group = line.split(':', 1)[1].strip()
+        elif line.startswith('# subgroup:'): subgroup = line.split(':', 1)[1].strip()
+        elif line.strip() and not line.startswith('#'):
+            m = _EMOJI_LINE.match(line)
+            if m is None: raise ValueError(f"{path} line {n}: expected 'code points ; status # emoji E<version> name', got {line[:80]!r}")
+            cps, status, _, _, name = m.groups()
+            if status == 'fully-qualified':
+                out.append({'emoji': ''.join(chr(int(c, 16)) for c in cps.split()), 'name': name, 'group': group, 'subgroup': subgroup})
+    if version is None or not out: raise ValueError(f"{path}: expected Unicode's emoji-test.txt with a '# Version:' line, got none")
+    return version, out
+
+# %% ../nbs/06_train_flickr.ipynb #em000012
+def read_cldr_annotations(cldr_dir, lang:str='en') -> dict:
+    "CLDR's annotations (and derived ones: skin tones, sequences) → {emoji: {'tts': name, 'keywords': [...]}} with FE0F removed from keys."
+    out = {}
+    for sub in ('annotations', 'annotationsDerived'):
+        f = Path(cldr_dir)/sub/f'{lang}.xml'
+        if not f.exists(): continue
+        for a in ET.parse(f).getroot().iter('annotation'):
+            entry = out.setdefault(a.get('cp').replace('\ufe0f', ''), {'tts': None, 'keywords': []})
+            if a.get('type') == 'tts': entry['tts'] = a.text.strip()
+            else: entry['keywords'] = [k.strip() for k in a.text.split('|') if k.strip()]
+    if not out: raise FileNotFoundError(f"{cldr_dir}: expected CLDR's annotations/{lang}.xml; install it: apt-get install unicode-cldr-core")
+    return out
+
+# %% ../nbs/06_train_flickr.ipynb #em000015
+_VARIANT = re.compile(r'(light|medium-light|medium|medium-dark|dark) skin tone|red hair|curly hair|white hair|bald|beard')
+_PERSON = re.compile(r'^(man|woman|person|men|women|people)( and (man|woman))?\b\s*')
+
+def emoji_concept(name:str) -> str:
+    "The concept an emoji's variants share: its name without skin tone, hair or a leading man/woman/person ('man cook: dark skin tone' → 'cook')."
+    base, _, qualifiers = name.partition(':')
+    if name.startswith('flag:'): return name                              # every flag is its own concept
+    base = base.strip()
+    if base.startswith(('family', 'kiss', 'couple with heart')): return base.split(':')[0]
+    rest = _PERSON.sub('', base).strip()
+    return rest or 'person'
+
+# %% ../nbs/06_train_flickr.ipynb #em000018
+def load_emoji_font(path) -> ImageFont.FreeTypeFont:
+    "A colour emoji font at a size it has bitmaps for (Noto Color Emoji: 109; Apple Color Emoji: 160, 96, 64 ...)."
+    for size in (109, 160, 96, 64, 48, 137, 128):
+        try: return ImageFont.truetype(str(path), size, layout_engine=ImageFont.Layout.RAQM if features.check('raqm') else None)
+        except OSError: continue
+    raise ValueError(f"{path}: expected a colour emoji font with bitmaps at size 109 (Noto) or 160/96/64 (Apple), got none of them")
+
+def draw_emoji(emoji:str, font, image_size:int=64, margin:float=0.06) -> Image.Image|None:
+    "One emoji drawn in colour, cropped to its glyph, centred on a white square of side `image_size`; None if the font draws nothing."
+    s = int(font.size * 1.6)
+    canvas = Image.new('RGBA', (2 * s, s), (255, 255, 255, 0))
+    ImageDraw.Draw(canvas).text((s // 4, s // 8), emoji, font=font, embedded_color=True)
+    bbox = canvas.getchannel('A').getbbox()
+    if bbox is None: return None
+    glyph = canvas.crop(bbox)
+    side = int(max(glyph.size) * (1 + 2 * margin))
+    square = Image.new('RGBA', (side, side), (255, 255, 255, 255))
+    square.alpha_composite(glyph, ((side - glyph.width) // 2, (side - glyph.height) // 2))
+    return square.convert('RGB').resize((image_size, image_size), Image.LANCZOS)
+
+# %% ../nbs/06_train_flickr.ipynb #em000023
+def emoji_cache_dir() -> Path:
+    "Where drawn emoji are kept: `$CLIP_NBDEV_CACHE/emoji`, else `~/.cache/clip_nbdev/emoji`."
+    return Path(os.environ.get('CLIP_NBDEV_CACHE', Path.home()/'.cache'/'clip_nbdev'))/'emoji'
+
+def _sha(path:Path) -> str: return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
+
+def emoji_file_name(emoji:str) -> str:
+    "'1f469-200d-1f373.png': the emoji's code points in hex, the file name it is cached under."
+    return '-'.join(f'{ord(c):x}' for c in emoji) + '.png'
+
+def build_emoji_images(image_size:int=64, font=None, emoji_test=None, cache_dir=None, verbose:bool=True) -> Path:
+    "Draw every fully-qualified emoji once into a cache folder keyed by font file, Unicode version and size; returns the folder."
+    files = emoji_files(font, emoji_test)
+    version, emojis = read_emoji_test(files['emoji_test'])
+    folder = Path(cache_dir or emoji_cache_dir())/f"{files['font'].stem.replace(' ', '_')}-{_sha(files['font'])}-u{version}-{image_size}px"
+    if (folder/'index.json').exists(): return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    font, drawn, blank = load_emoji_font(files['font']), [], []
+    for e in emojis:
+        im = draw_emoji(e['emoji'], font, image_size)
+        if im is None: blank.append(e['name']); continue
+        im.save(folder/emoji_file_name(e['emoji']))
+        drawn.append(e['emoji'])
+    index = {'font': str(files['font']), 'unicode_version': version, 'image_size': image_size, 'drawn': drawn, 'blank': blank}
+    (folder/'index.json.tmp').write_text(json.dumps(index, ensure_ascii=False)); os.replace(folder/'index.json.tmp', folder/'index.json')
+    if verbose: print(f"drew {len(drawn)} emoji at {image_size} px into {folder}" + (f"; {len(blank)} came out blank: {', '.join(blank)}" if blank else ''))
+    return folder
+
+# %% ../nbs/06_train_flickr.ipynb #em000029
+EMOJI_SPLITS = {'val': 0.05, 'test': 0.10}        # fractions of *concepts* (with all their variants)
+
+@dataclass
+class EmojiRecord(Record):
+    "A `Record` of one emoji, with its Unicode metadata; `key` is its concept, so retrieval counts a variant as a hit."
+    emoji: str = ''           # the emoji itself ('👩🏽‍🍳')
+    name: str = ''            # its CLDR name ('woman cook: medium skin tone')
+    group: str = ''           # Unicode group ('People & Body')
+    subgroup: str = ''        # Unicode subgroup ('person-role')
+    concept: str = ''         # what its variants share ('cook')
+
+def emoji_captions(name:str, keywords:list) -> list:
+    "The captions of one emoji: its name, and its CLDR keywords joined ('koala' / 'face, koala, marsupial')."
+    kws = ', '.join(keywords)
+    return [name] + ([kws] if kws and kws != name else [])
+
+def emoji_records(split:str|None=None,   # keep only 'train', 'val' or 'test' (None: all)
+                  image_size:int=64,     # side of the drawn images
+                  seed:int=0,            # seed of the concept split
+                  val:float=EMOJI_SPLITS['val'], test:float=EMOJI_SPLITS['test'],
+                  font=None, emoji_test=None, cldr=None, cache_dir=None, verbose:bool=True) -> list:
+    "Every fully-qualified emoji as an `EmojiRecord`: drawn image (cached), CLDR captions, metadata, a split by concept."
+    files = emoji_files(font, emoji_test, cldr)
+    folder = build_emoji_images(image_size, files['font'], files['emoji_test'], cache_dir, verbose)
+    drawn = set(json.loads((folder/'index.json').read_text(encoding='utf-8'))['drawn'])
+    _, emojis = read_emoji_test(files['emoji_test'])
+    notes = read_cldr_annotations(files['cldr'])
+    emojis = [e for e in emojis if e['emoji'] in drawn]
+    splits = assign_splits({emoji_concept(e['name']) for e in emojis}, val, test, seed)
+    records = []
+    for e in emojis:
+        concept = emoji_concept(e['name'])
+        keywords = notes.get(e['emoji'].replace('\ufe0f', ''), {}).get('keywords', [])
+        records.append(EmojiRecord(folder/emoji_file_name(e['emoji']), emoji_captions(e['name'], keywords), splits[concept], concept,
+                                   e['emoji'], e['name'], e['group'], e['subgroup'], concept))
+    if verbose:
+        count = lambda s: (len({r.concept for r in records if r.split == s}), sum(r.split == s for r in records))
+        print(f"{len(records)} emoji, {len(splits)} concepts: " + ', '.join(f"{s} {count(s)[1]} ({count(s)[0]} concepts)" for s in ('train', 'val', 'test')))
+    return [r for r in records if split is None or r.split == split]
+
+# %% ../nbs/06_train_flickr.ipynb #em000037
+def _slug(name:str) -> str: return re.sub(r'[^0-9a-z]+', '-', name.lower()).strip('-')
+
+def write_emoji_images(folder,                  # where to write the PNGs (created)
+                       split:str|None='test',   # the split to write ('train', 'val', 'test'; None: every emoji)
+                       image_size:int=64, seed:int=0, **kwargs) -> list:
+    "Write emoji of one split as PNGs named by their CLDR name ('sleeping-face.png'), for `clip_nbdev_predict --image-dir`; returns the paths."
+    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
+    paths, used = [], set()
+    for r in emoji_records(split, image_size, seed, verbose=False, **kwargs):
+        stem = _slug(r.name)
+        if stem in used: stem = f"{stem}-{emoji_file_name(r.emoji)[:-4]}"
+        used.add(stem)
+        paths.append(folder/f'{stem}.png')
+        load_image(r.image).save(paths[-1])
+    return paths
+
+def emoji_cli(argv:list|None=None):
+    "The `clip_nbdev_emoji OUT [--split test|train|val|all] [--image-size 64]` command: write emoji PNGs to a folder."
+    p = argparse.ArgumentParser(prog='clip_nbdev_emoji', description='Write emoji images (drawn from the colour emoji font) to a folder.')
+    p.add_argument('out', help='folder to write the PNGs to')
+    p.add_argument('--split', default='test', choices=('train', 'val', 'test', 'all'), help='which split (default: test, the held-out concepts)')
+    p.add_argument('--image-size', type=int, default=64, help='side of the images in pixels (default 64)')
+    p.add_argument('--seed', type=int, default=0, help='seed of the concept split (default 0)')
+    a = p.parse_args(argv)
+    paths = write_emoji_images(a.out, None if a.split == 'all' else a.split, a.image_size, a.seed)
+    print(f"wrote {len(paths)} emoji images to {a.out}")
 
 # %% ../nbs/06_train_flickr.ipynb #148bc5c6
 class ImageRecords(Dataset):

@@ -27,11 +27,13 @@ from .model import CLIP, create_model
 from .text import tokenize
 
 # %% auto #0
-__all__ = ['PRECISIONS', 'TRAIN_MODELS', 'decays', 'param_groups', 'make_optimizer', 'warmup_cosine', 'make_scheduler',
-           'retrieval_ranks', 'retrieval_metrics', 'rng_states', 'set_rng_states', 'save_checkpoint', 'load_checkpoint',
-           'resolve_precision', 'autocast', 'set_grad_checkpointing', 'embed_records', 'evaluate', 'TrainConfig',
-           'Trainer', 'plot_history', 'format_metrics', 'build_model', 'init_distributed', 'train_data', 'train_clip',
-           'main', 'run_command', 'cli']
+__all__ = ['PRECISIONS', 'TRAIN_MODELS', 'EMOJI_TEXT_CFG', 'EMOJI_MODELS', 'EMOJI_RECIPE', 'EMOJI_MODEL_PATH', 'decays',
+           'param_groups', 'make_optimizer', 'warmup_cosine', 'make_scheduler', 'retrieval_ranks', 'retrieval_metrics',
+           'rng_states', 'set_rng_states', 'save_checkpoint', 'load_checkpoint', 'resolve_precision', 'autocast',
+           'set_grad_checkpointing', 'embed_records', 'evaluate', 'TrainConfig', 'Trainer', 'plot_history',
+           'format_metrics', 'build_model', 'init_distributed', 'train_data', 'train_clip', 'main', 'run_command',
+           'cli', 'keyword_captions', 'emoji_training_records', 'train_emoji', 'emoji_sweep', 'fp16_state_dict',
+           'save_emoji_model', 'load_emoji_model', 'build_emoji_model', 'emoji_model_main', 'emoji_model_cli']
 
 # %% ../nbs/06b_train_loop.ipynb #00eed0d3
 def decays(name:str, p:torch.Tensor) -> bool:
@@ -417,3 +419,131 @@ def run_command(func:Callable):
 def cli():
     "Entry point of the `clip_nbdev_train` command."
     run_command(main)
+
+# %% ../nbs/06b_train_loop.ipynb #eb000002
+import clip_nbdev
+from dataclasses import replace
+from PIL import Image
+from .data import emoji_records, load_image
+
+# %% ../nbs/06b_train_loop.ipynb #eb000004
+EMOJI_TEXT_CFG = dict(context_length=32, vocab_size=49408, width=64, heads=1, layers=2)
+EMOJI_MODELS = {   # the towers compared below; 'RN' is the packaged model's
+    'RN':  dict(embed_dim=64, vision_cfg=dict(layers=(1, 1, 1, 1), width=16, heads=8, input_resolution=32), text_cfg=EMOJI_TEXT_CFG),
+    'ViT': dict(embed_dim=64, vision_cfg=dict(input_resolution=32, patch_size=4, width=96, layers=3, heads=1), text_cfg=EMOJI_TEXT_CFG),
+}
+EMOJI_RECIPE = dict(tower='RN', epochs=50, batch_size=128, lr=1e-3, warmup=30, augment=True, captions='keywords', seed=0,
+                    eval_every=10)   # chosen below by measurement; eval_every only records the held-out curve
+EMOJI_MODEL_PATH = Path(clip_nbdev.__file__).parent/'assets'/'emoji.pt'   # the packaged model (package data)
+
+# %% ../nbs/06b_train_loop.ipynb #eb000007
+def keyword_captions(r) -> list:
+    "An emoji's captions plus each of its keywords alone: more, shorter descriptions that tie single words to pictures."
+    keywords = r.captions[1].split(', ') if len(r.captions) > 1 else []
+    return r.captions + [k for k in keywords if k != r.name]
+
+def emoji_training_records(split:str, image_size:int, captions:str='keywords', seed:int=0) -> list:
+    "Emoji records of `split` with images decoded once at `image_size` (PIL, in memory) and `captions` 'name+keywords' or 'keywords' (each keyword too)."
+    if captions not in ('name+keywords', 'keywords'): raise ValueError(f"expected captions 'name+keywords' or 'keywords', got {captions!r}")
+    records = emoji_records(split, image_size=64, seed=seed, verbose=False)
+    return [replace(r, image=load_image(r.image).resize((image_size, image_size), Image.LANCZOS),
+                    captions=keyword_captions(r) if captions == 'keywords' else r.captions) for r in records]
+
+# %% ../nbs/06b_train_loop.ipynb #eb000010
+def train_emoji(tower:str='RN', image_size:int|None=None, text_width:int|None=None, epochs:int=20, batch_size:int=128, lr:float=1e-3, warmup:int=30,
+                augment:bool=False, captions:str='keywords', seed:int=0, eval_split:str='test',
+                eval_every:int=0,            # also evaluate every this many epochs (0: only at the end): the held-out curve
+                progress:bool=False) -> dict:
+    "Train an `EMOJI_MODELS[tower]` CLIP (at `image_size`, `text_width` if given) on the emoji training split; returns the model, history, times, held-out metrics."
+    random.seed(seed); np.random.seed(seed); torch.manual_seed(seed)
+    arch = EMOJI_MODELS[tower]
+    if image_size: arch = dict(arch, vision_cfg=dict(arch['vision_cfg'], input_resolution=image_size))
+    if text_width: arch = dict(arch, text_cfg=dict(arch['text_cfg'], width=text_width, heads=max(1, text_width // 64)))
+    model = CLIP(**arch)
+    size, tokenizer = model.image_size, partial(tokenize, context_length=model.context_length)
+    cfg = TrainConfig(data='emoji', model=f'emoji-{tower}', epochs=epochs, batch_size=batch_size, lr=lr, warmup=warmup, augment=augment,
+                      precision='bf16', seed=seed, save_every=10**9, out='', eval_split=eval_split)
+    trainer = Trainer(cfg, model, emoji_training_records('train', size, captions, seed), tokenizer, size, device='cpu', progress=progress)
+    held_out = emoji_training_records(eval_split, size, 'name+keywords', seed)
+    measure = lambda: evaluate(model, held_out, clip_transform(size), tokenizer)
+    curve, wall, cpu = [], time.time(), time.process_time()
+    for epoch in range(eval_every, epochs, eval_every) if eval_every else []:
+        trainer.fit(max_steps=epoch * trainer.steps_per_epoch)
+        curve.append({'epoch': epoch, 'step': trainer.step, **measure()})
+    trainer.fit()
+    wall, cpu = time.time() - wall, time.process_time() - cpu        # evaluations along the way included (a few seconds)
+    metrics = measure()
+    return {'model': model.eval(), 'config': asdict(cfg) | {'captions': captions, 'tower': tower, 'image_size': size},
+            'history': trainer.history, 'curve': curve + [{'epoch': epochs, 'step': trainer.step, **metrics}], 'metrics': metrics,
+            'wall_s': wall, 'cpu_s': cpu, 'load': os.getloadavg()[0], 'threads': torch.get_num_threads()}
+
+# %% ../nbs/06b_train_loop.ipynb #eb000012
+def emoji_sweep(runs:list,       # dicts of `train_emoji` arguments, each with a 'name'
+                path,            # JSON file the results are appended to (runs already in it are skipped)
+                threads:int=2) -> list:
+    "Train every run of a comparison, appending its settings, times and held-out metrics to `path` as it finishes."
+    torch.set_num_threads(threads)
+    path = Path(path)
+    done = json.loads(path.read_text()) if path.exists() else []
+    for run in runs:
+        if any(d['name'] == run['name'] for d in done): continue
+        r = train_emoji(**{k: v for k, v in run.items() if k != 'name'})
+        done.append(dict(run, wall_s=round(r['wall_s'], 1), cpu_s=round(r['cpu_s'], 1), load=round(r['load'], 1), threads=r['threads'],
+                         steps=len(r['history']), final_loss=round(r['history'][-1]['loss'], 3),
+                         loss=[round(h['loss'], 3) for h in r['history']], metrics={k: round(v, 2) for k, v in r['metrics'].items()},
+                         curve=[{k: round(v, 2) for k, v in c.items()} for c in r['curve']]))
+        path.write_text(json.dumps(done, indent=1, ensure_ascii=False))
+        print(run['name'], format_metrics(r['metrics']).replace('\n', ' | '), f"{r['cpu_s']:.0f} CPU-s", flush=True)
+    return done
+
+# %% ../nbs/06b_train_loop.ipynb #eb000041
+def fp16_state_dict(model:nn.Module) -> dict:
+    "The model's state dict with floating-point tensors stored in float16 (half the bytes; loading casts back to float32)."
+    return {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
+
+def save_emoji_model(result:dict, path=EMOJI_MODEL_PATH) -> Path:
+    "Write a `train_emoji` result as a weights-only checkpoint (fp16), and its history and metrics to a .json beside it."
+    model, path = result['model'], Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    info = {'metrics': result['metrics'], 'config': result['config'], 'wall_s': round(result['wall_s'], 1), 'cpu_s': round(result['cpu_s'], 1),
+            'load': round(result['load'], 2), 'threads': result['threads']}
+    save_checkpoint(path, model=fp16_state_dict(model), model_config={'embed_dim': model.embed_dim, 'vision_cfg': dict(model.vision_cfg),
+                    'text_cfg': dict(model.text_cfg)}, **info)
+    log = {'curve': result.get('curve', []), 'history': result['history']}
+    path.with_suffix('.json').write_text(json.dumps(info | log, indent=1, ensure_ascii=False))
+    return path
+
+def load_emoji_model(path=EMOJI_MODEL_PATH) -> tuple:
+    "(model, checkpoint): the packaged emoji CLIP in float32, eval mode, read with `weights_only=True`."
+    ckpt = torch.load(path, map_location='cpu', weights_only=True)
+    model = CLIP(**ckpt['model_config'])
+    model.load_state_dict(ckpt['model'])                  # float16 → float32 on the way in
+    return model.eval(), ckpt
+
+# %% ../nbs/06b_train_loop.ipynb #eb000043
+def build_emoji_model(out=EMOJI_MODEL_PATH, seed:int=0, threads:int=1, **recipe) -> dict:
+    "Train `EMOJI_RECIPE` (overridden by `recipe`) with a fixed seed, round to fp16, measure held-out retrieval, save to `out`."
+    torch.set_num_threads(threads)
+    result = train_emoji(**(EMOJI_RECIPE | recipe | {'seed': seed}))
+    model = result['model']
+    model.load_state_dict(fp16_state_dict(model))        # the metrics are those of the weights we ship
+    size = model.image_size
+    held_out = emoji_training_records(result['config']['eval_split'], size, 'name+keywords', seed)
+    result['metrics'] = evaluate(model, held_out, clip_transform(size), partial(tokenize, context_length=model.context_length))
+    result['curve'][-1] |= result['metrics'] | {'weights': 'float16'}
+    save_emoji_model(result, out)
+    return result
+
+@call_parse
+def emoji_model_main(out:str=str(EMOJI_MODEL_PATH),  # where to write the checkpoint (a .json with history and metrics goes beside it)
+                     seed:int=0,                     # seed of the split, the initialisation, the shuffle and the caption draws
+                     threads:int=1,                  # torch CPU threads (the packaged metrics were measured with 1)
+                    ):
+    "Build the packaged emoji model: train `EMOJI_RECIPE` on the emoji training split and save it (fp16, weights only)."
+    result = build_emoji_model(out, seed, threads)
+    print(f"{len(result['history'])} steps in {result['wall_s']:.0f} s ({result['cpu_s']:.0f} CPU-s); wrote {out} "
+          f"({Path(out).stat().st_size / 1e6:.1f} MB)\nheld-out concepts:\n{format_metrics(result['metrics'])}")
+
+def emoji_model_cli():
+    "Entry point of the `clip_nbdev_emoji_model` command."
+    run_command(emoji_model_main)

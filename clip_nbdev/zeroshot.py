@@ -30,9 +30,9 @@ __all__ = ['CIFAR10_CLASSES', 'CIFAR100_CLASSES', 'CIFAR_TEMPLATES', 'IMAGENET_T
            'openai_to_hf_state_dict', 'hf_to_openai_state_dict', 'hf_config', 'config_from_hf', 'to_hf', 'from_hf',
            'default_cache_dir', 'sha256_file', 'download', 'load_openai', 'assets_dir', 'resolve_checkpoint',
            'load_clip', 'image_files', 'open_image_file', 'read_feature_cache', 'write_feature_cache', 'CLIPInference',
-           'confusion_matrix', 'plot_confusion', 'show_retrieval', 'show_classification', 'playground',
-           'load_inference', 'warn', 'readable_images', 'read_lines', 'format_table', 'show_labelled', 'predict_parser',
-           'predict', 'predict_main']
+           'confusion_matrix', 'plot_confusion', 'show_retrieval', 'show_classification', 'playground', 'show_ranked',
+           'search_playground', 'load_inference', 'warn', 'readable_images', 'read_lines', 'format_table',
+           'show_labelled', 'predict_parser', 'predict', 'predict_main']
 
 # %% ../nbs/07_zero_shot.ipynb #c9190039
 CIFAR10_CLASSES = ('airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck')
@@ -698,6 +698,38 @@ def playground(inference:CLIPInference,   # the model to ask
     pick.observe(update, 'value'); text.observe(update, 'value')
     update()
     return widgets.VBox([widgets.HBox([pick, text]), message, out])
+
+# %% ../nbs/07_zero_shot.ipynb #ez000014
+def show_ranked(inference:CLIPInference, query:str, images:list, names:list, top_k:int=8, title:str=''):
+    "The `top_k` of `images` most similar to the text `query`, in a row, each titled with its name and score."
+    top = inference.retrieve_images(query, images, top_k=top_k)
+    fig, axs = plt.subplots(1, len(top), figsize=(1.25 * len(top), 1.9), squeeze=False)
+    for ax, t in zip(axs[0], top):
+        im = images[t['index']]
+        show_image(load_image(im) if _is_file_like(im) or isinstance(im, Image.Image) else im, ax)
+        ax.set_title(f"{names[t['index']][:16]}\n{t['score']:.2f}", fontsize=7)
+    fig.suptitle(title or f'"{query}": top {len(top)}', fontsize=9); fig.tight_layout()
+    return fig
+
+def search_playground(inference:CLIPInference,   # the model to ask
+                      images:list,                # the gallery: paths, PIL images or tensors
+                      names:list,                 # a name per image, for the titles
+                      query:str='a sleeping cat', # the initial text
+                      top_k:int=8):
+    "ipywidgets: type a description, see the gallery's `top_k` images for it."
+    import ipywidgets as widgets
+    from IPython.display import display
+    if len(names) != len(images): raise ValueError(f"expected a name per image ({len(images)}), got {len(names)} names")
+    text = widgets.Text(value=query, description='text', layout=widgets.Layout(width='60%'), continuous_update=False)
+    out = widgets.Output()
+    def update(*_):
+        with out:
+            out.clear_output(wait=True)
+            if text.value.strip():
+                fig = show_ranked(inference, text.value.strip(), images, names, top_k); display(fig); plt.close(fig)
+    text.observe(update, 'value')
+    update()
+    return widgets.VBox([text, out])
 
 # %% ../nbs/07_zero_shot.ipynb #7e727502
 def load_inference(checkpoint,   # a clip_nbdev checkpoint, a `PACKAGED_MODELS` name ('emoji'), an OpenAI file or `OPENAI_MODELS` name
