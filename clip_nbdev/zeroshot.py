@@ -360,13 +360,14 @@ def _openai_name(name) -> str|None:
 def load_openai(name_or_path,      # a name in `OPENAI_MODELS` (any spelling), or the path of an OpenAI CLIP file
                 device=None,       # where the model goes (default: pick_device())
                 root=None,         # download folder (default: default_cache_dir())
+                model_config=None, # the architecture, for a state dict whose shapes are not one of OpenAI's (see from_openai_state_dict)
                ) -> tuple:
     "(model, transform): one of OpenAI's CLIPs as chapter 05's `CLIP` in eval mode (float32), and its preprocessing."
     path, key = Path(name_or_path), _openai_name(name_or_path)
     if not path.is_file():
         if key is None: raise ValueError(f"expected one of {list(OPENAI_MODELS)} or the path of an OpenAI CLIP file, got {str(name_or_path)!r}")
         path = download(OPENAI_MODELS[key], root)
-    model = from_openai_state_dict(path).to(device or pick_device())
+    model = from_openai_state_dict(path, model_config=model_config).to(device or pick_device())
     return model, clip_transform(model.image_size)
 
 # %% ../nbs/07_zero_shot.ipynb #83f28181
@@ -409,9 +410,9 @@ def _read_checkpoint(path:Path):
     raise ValueError(f"{path}: expected a clip_nbdev checkpoint or an OpenAI CLIP file (TorchScript archive or state dict), "
                      f"could not read it ({type(error).__name__})") from None
 
-def _clip_from(obj) -> CLIP:
+def _clip_from(obj, model_config=None) -> CLIP:
     "The `CLIP` a checkpoint's contents describe: clip_nbdev's (`model` + `model_config`, or a preset name), or OpenAI's state dict."
-    if not (isinstance(obj, dict) and isinstance(obj.get('model'), dict)): return from_openai_state_dict(obj)
+    if not (isinstance(obj, dict) and isinstance(obj.get('model'), dict)): return from_openai_state_dict(obj, model_config=model_config)
     if obj.get('model_config') is not None: model, source = CLIP(**obj['model_config']), 'its model_config'
     elif isinstance(obj.get('config'), dict) and isinstance(obj['config'].get('model'), str):         # older: a preset name only
         model, source = build_model(obj['config']['model']), f"the preset {obj['config']['model']!r} its config names"
@@ -421,13 +422,14 @@ def _clip_from(obj) -> CLIP:
     return model
 
 def load_clip(path,        # a clip_nbdev checkpoint, a `PACKAGED_MODELS` name ('emoji'), an OpenAI TorchScript archive or state dict
-              assets=None, # where packaged models live (default: `assets_dir()`)
+              assets=None, # where packaged models live (default: assets_dir())
+              model_config=None, # the architecture of a plain state dict whose shapes are not one of OpenAI's
              ) -> tuple:
     "(model, tokenizer): chapter 05's `CLIP` in eval mode on the CPU, and a tokenizer with the model's context length."
     path = resolve_checkpoint(path, assets)
     if not path.is_file(): raise FileNotFoundError(f"{path} does not exist; expected a clip_nbdev checkpoint or an OpenAI CLIP file")
     obj = _read_checkpoint(path)
-    try: model = _clip_from(obj)
+    try: model = _clip_from(obj, model_config)
     except (ValueError, RuntimeError, KeyError, TypeError) as e:
         raise ValueError(f"{path}: not a CLIP checkpoint: {str(e).splitlines()[0]}") from None
     return model.float().eval(), partial(tokenize, context_length=model.context_length)
