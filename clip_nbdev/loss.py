@@ -5,6 +5,7 @@
 # %% ../nbs/05_infonce.ipynb #7a303791
 from __future__ import annotations
 import math
+from contextlib import nullcontext
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -13,7 +14,8 @@ import torch.distributed as dist
 # %% auto #0
 __all__ = ['LOGIT_SCALE_INIT', 'MAX_LOGIT_SCALE', 'SIGLIP_SCALE_INIT', 'SIGLIP_BIAS_INIT', 'l2_normalize',
            'cosine_similarity_matrix', 'log_softmax', 'cross_entropy', 'contrastive_loss', 'clip_loss',
-           'clamp_logit_scale_', 'siglip_loss', 'AllGather', 'all_gather_features', 'ClipLoss', 'SigLipLoss']
+           'clamp_logit_scale_', 'siglip_loss', 'AllGather', 'all_gather_features', 'ClipLoss', 'SigLipLoss',
+           'grad_cache_backward']
 
 # %% ../nbs/05_infonce.ipynb #051c875d
 def l2_normalize(x:torch.Tensor, eps:float=1e-12) -> torch.Tensor:
@@ -185,3 +187,66 @@ class SigLipLoss(nn.Module):
         all_txt = all_gather_features(l2_normalize(text_features))                                # (N, D)
         logits = self.logit_scale.exp() * l2_normalize(image_features) @ all_txt.T + self.logit_bias  # (n, N)
         return _sigmoid_pair_loss(logits, offset=self.rank * len(image_features))
+
+# %% ../nbs/05_infonce.ipynb #a1c4e005
+class _RngState:
+    "The CPU random state (and that of the inputs' GPU), saved so a recomputed micro-batch draws the same dropout masks."
+    def __init__(self, device:torch.device):
+        self.device, self.cpu = device, torch.get_rng_state()
+        self.cuda = torch.cuda.get_rng_state(device) if device.type == 'cuda' else None
+
+    def restore(self):
+        torch.set_rng_state(self.cpu)
+        if self.cuda is not None: torch.cuda.set_rng_state(self.cuda, self.device)
+
+def _norm_buffers(forward) -> list:
+    "BatchNorm's running statistics inside `forward`, when it is a module (a CLIP or its DDP wrapper)."
+    if not isinstance(forward, nn.Module): return []
+    return [b for m in forward.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) for b in m.buffers()]
+
+def _check_accum(images, texts, accum_steps):
+    n = len(images)
+    if isinstance(accum_steps, bool) or not isinstance(accum_steps, int) or not 1 <= accum_steps <= max(n, 1):
+        raise ValueError(f"expected accum_steps an int from 1 to the batch size {n}, got {accum_steps!r}")
+    if len(texts) != n: raise ValueError(f"expected as many texts as images, got {len(texts)} texts and {n} images")
+
+# %% ../nbs/05_infonce.ipynb #a1c4e006
+def grad_cache_backward(forward,          # (images, texts) → (image_features, text_features, logit_scale), e.g. a CLIP
+                        images:torch.Tensor, # (B, 3, R, R) the whole batch
+                        texts:torch.Tensor,  # (B, L) its token ids
+                        loss_fn,          # (image_features, text_features, logit_scale) → loss, e.g. `ClipLoss()`
+                        accum_steps:int,  # K: micro-batches of about B/K pairs; activations are kept for one at a time
+                        no_sync=None,     # context-manager factory for all micro-batches but the last (DDP: `model.no_sync`)
+                       ) -> torch.Tensor:
+    "Back-propagate the loss of the whole batch, computed K micro-batches at a time by gradient caching; returns the loss."
+    _check_accum(images, texts, accum_steps)
+    chunks = list(zip(images.tensor_split(accum_steps), texts.tensor_split(accum_steps)))
+    norm_buffers = _norm_buffers(forward)
+    saved_norm = [b.clone() for b in norm_buffers]
+    rngs, image_parts, text_parts = [], [], []
+    with torch.no_grad():                                                    # 1. embed every micro-batch, keep no graph
+        for micro_images, micro_texts in chunks:
+            rngs.append(_RngState(micro_images.device))
+            image_features, text_features, logit_scale = forward(micro_images, micro_texts)  # (b, E), (b, E), ()
+            image_parts.append(image_features)
+            text_parts.append(text_features)
+    for b, saved in zip(norm_buffers, saved_norm): b.copy_(saved)            # only the recomputation moves them
+    image_features = torch.cat(image_parts).requires_grad_()                 # (B, E) leaves that collect ∂L/∂f
+    text_features = torch.cat(text_parts).requires_grad_()                   # (B, E)
+    scale = logit_scale.detach().requires_grad_() if torch.is_tensor(logit_scale) else logit_scale  # ()
+    loss = loss_fn(image_features, text_features, scale)                    # 2. the loss over the whole batch
+    if not torch.isfinite(loss): return loss.detach()
+    loss.backward()
+    image_grads = image_features.grad.tensor_split(accum_steps)             # K × (b, E)
+    text_grads = text_features.grad.tensor_split(accum_steps)               # K × (b, E)
+    for k, (micro_images, micro_texts) in enumerate(chunks):                 # 3. recompute with a graph, push ∂L/∂f through
+        last = k == accum_steps - 1
+        with no_sync() if no_sync is not None and not last else nullcontext():
+            rngs[k].restore()
+            image_features, text_features, logit_scale = forward(micro_images, micro_texts)  # (b, E), (b, E), ()
+            outputs, grads = [image_features, text_features], [image_grads[k], text_grads[k]]
+            if last and torch.is_tensor(scale) and scale.grad is not None and logit_scale.requires_grad:
+                outputs.append(logit_scale)                                  # the scale's gradient, once
+                grads.append(scale.grad)
+            torch.autograd.backward(outputs, grads)
+    return loss.detach()
