@@ -22,7 +22,7 @@ from fastcore.script import anno_parser, store_true
 from .patches import clip_transform, pick_device
 from .data import ClipLoader, EvalImages, PairDataset, caption_table, load_records
 from .webdata import ShardLoader, source_records
-from .loss import ClipLoss, clamp_logit_scale_
+from .loss import ClipLoss, clamp_logit_scale_, grad_cache_backward
 from .model import CLIP, create_model
 from .text import tokenize
 try: import fcntl                                  # POSIX file locks (a run folder's lock); absent on Windows
@@ -255,6 +255,7 @@ class TrainConfig:
     val_split:str = 'val'            # split validated on during training ('' for none)
     eval_every:int = 0               # validate every this many steps (0: at the end of each epoch)
     best_metric:str = 'loss'         # validation metric that picks best.pt: one of `VAL_METRICS` (loss: lower is better)
+    accum_steps:int = 1              # embed a batch in this many micro-batches, with one batch's gradients (gradient caching)
 
     def __post_init__(self):
         self.best_metric = self.best_metric.replace('->', '→')
@@ -267,6 +268,7 @@ class TrainConfig:
         need(0 <= self.beta1 < 1, 'beta1', 'in [0, 1)'); need(0 <= self.beta2 < 1, 'beta2', 'in [0, 1)'); need(self.eps > 0, 'eps', '> 0')
         need(self.precision in PRECISIONS, 'precision', f'in {PRECISIONS}')
         need(self.best_metric in VAL_METRICS, 'best_metric', f'in {VAL_METRICS}')
+        need(1 <= self.accum_steps <= self.batch_size, 'accum_steps', f'from 1 to the batch size {self.batch_size}')
 
 # %% ../nbs/06b_train_loop.ipynb #e5a0c3d7
 MAX_SKIPPED_FRACTION, MIN_STEPS_CHECKED = 0.5, 10   # more than half the steps skipped, once 10 have run (or at the end): stop
@@ -320,13 +322,10 @@ class Trainer:
         images, texts = images.to(self.device, non_blocking=True), texts.to(self.device, non_blocking=True)
         self.model.train()
         norm_stats = [b.clone() for b in self._norm_stats]                             # BatchNorm's running statistics
-        with autocast(self.device, self.precision):
-            image_features, text_features, logit_scale = self.net(images, texts)        # (n, D), (n, D), ()
-            loss = self.loss_fn(image_features, text_features, logit_scale)            # () over the global batch
         self.optimizer.zero_grad(set_to_none=True)
+        loss = self.forward_backward(images, texts)                                    # () over the global batch
         grad_norm, lr = float('nan'), self.optimizer.param_groups[0]['lr']
         if torch.isfinite(loss):                                                       # the same global loss on every rank
-            self.scaler.scale(loss).backward()
             self.scaler.unscale_(self.optimizer)
             if self.cfg.grad_clip > 0: grad_norm = nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip).item()
             self.scaler.step(self.optimizer)
@@ -346,6 +345,20 @@ class Trainer:
         self.step += 1
         if self.step >= MIN_STEPS_CHECKED: self.check_skipped()
         return loss.item()
+
+    def forward_backward(self, images:torch.Tensor, texts:torch.Tensor) -> torch.Tensor:
+        "The batch's loss, back-propagated (scaled for fp16) if finite: in one pass, or by gradient caching when `accum_steps` > 1."
+        if self.cfg.accum_steps == 1:
+            with autocast(self.device, self.precision):
+                loss = self.loss_fn(*self.net(images, texts))                          # (n, D), (n, D), () → ()
+            if torch.isfinite(loss): self.scaler.scale(loss).backward()
+            return loss.detach()
+        def forward(micro_images, micro_texts):
+            with autocast(self.device, self.precision): return self.net(micro_images, micro_texts)
+        scale = self.scaler.get_scale() if self.scaler.is_enabled() else 1.
+        loss = grad_cache_backward(forward, images, texts, lambda *f: self.loss_fn(*f) * scale, self.cfg.accum_steps,
+                                   no_sync=getattr(self.net, 'no_sync', None))        # K micro-batches, one batch's gradients
+        return loss / scale
 
     def check_skipped(self):
         "Stop if more than `MAX_SKIPPED_FRACTION` of the steps so far skipped their update (a diverged run)."
@@ -641,6 +654,7 @@ def main(data:str='shapes',                   # training data: 'shapes', a Flick
          beta2:float=0.98,                    # AdamW β₂
          eps:float=1e-6,                      # AdamW ε
          grad_clip:float=1.0,                 # max gradient norm (0: off)
+         accum_steps:int=1,                   # micro-batches per batch, by gradient caching (same loss and gradients, less memory)
          augment:store_true=False,            # random resized crops (for photos; not for shapes)
          precision:str='auto',                # auto, fp32, bf16 or fp16
          grad_checkpointing:store_true=False, # recompute transformer activations in the backward pass
@@ -665,7 +679,7 @@ def main(data:str='shapes',                   # training data: 'shapes', a Flick
     if threads > 0: torch.set_num_threads(threads)
     matplotlib.use('Agg')
     cfg = TrainConfig(data=data, model=model, epochs=epochs, batch_size=batch_size, lr=lr, warmup=warmup, weight_decay=weight_decay,
-                      beta1=beta1, beta2=beta2, eps=eps, grad_clip=grad_clip, augment=augment, precision=precision,
+                      beta1=beta1, beta2=beta2, eps=eps, grad_clip=grad_clip, accum_steps=accum_steps, augment=augment, precision=precision,
                       grad_checkpointing=grad_checkpointing, num_workers=num_workers, seed=seed, out=out, eval_split=eval_split,
                       val_split=val_split, eval_every=eval_every, best_metric=best_metric, save_every=save_every,
                       train_samples=train_samples, eval_data=eval_data)
