@@ -623,13 +623,15 @@ class ResumableSampler(DistributedSampler):
 
 class ClipLoader:
     "Batches from a `PairDataset`/`EvalImages`: per-epoch shuffle, rank sharding, mid-epoch resume; unreadable samples dropped and counted."
+    min_batch = 2                           # training: a batch of fewer images is dropped (BatchNorm needs 2, the loss a negative)
     def __init__(self, dataset:Dataset,
                  batch_size:int,            # samples per batch *on this process*
                  train:bool=True,           # shuffle and drop the last incomplete batch
                  num_workers:int=0,         # worker processes (0: load in the main process)
                  seed:int=0,                # seed of the shuffle
                  rank:int=0, world_size:int=1):
-        self.dataset, self.batch_size, self.n_skipped = dataset, batch_size, 0
+        self.dataset, self.batch_size, self.n_skipped, self.consumed = dataset, batch_size, 0, 0
+        self.min_batch = 2 if train else 1
         self.sampler = ResumableSampler(dataset, world_size, rank, shuffle=train, seed=seed, drop_last=train)
         self.loader = DataLoader(dataset, batch_size, sampler=self.sampler, num_workers=num_workers, collate_fn=collate_skip,
                                  drop_last=train, pin_memory=torch.cuda.is_available(), generator=torch.Generator().manual_seed(seed))
@@ -641,6 +643,12 @@ class ClipLoader:
 
     def __len__(self): return len(self.loader)
     def __iter__(self):
+        "The batches of the current epoch; `consumed` counts those read so far, dropped ones included."
+        self.consumed = 0
         for batch, n_dropped in self.loader:
+            self.consumed += 1
             self.n_skipped += n_dropped
+            if batch is not None and len(batch[0]) < self.min_batch:
+                warnings.warn(f"dropping a batch of {len(batch[0])} readable image(s): training needs {self.min_batch} at least")
+                self.n_skipped, batch = self.n_skipped + len(batch[0]), None
             if batch is not None: yield batch

@@ -4,9 +4,9 @@
 
 # %% ../nbs/06b_train_loop.ipynb #4bc054ed
 from __future__ import annotations
-import json, math, os, random, sys, time, warnings
+import argparse, contextvars, json, math, os, random, re, sys, tempfile, time, warnings
 from contextlib import nullcontext
-from dataclasses import dataclass, asdict
+from dataclasses import dataclass, asdict, fields
 from functools import partial
 from pathlib import Path
 from typing import Callable
@@ -18,22 +18,28 @@ from torch.nn.parallel import DistributedDataParallel
 import matplotlib
 import matplotlib.pyplot as plt
 from tqdm import tqdm
-from fastcore.script import anno_parser, call_parse, store_true
+from fastcore.script import anno_parser, store_true
 from .patches import clip_transform, pick_device
 from .data import ClipLoader, EvalImages, PairDataset, caption_table, load_records
 from .webdata import ShardLoader, source_records
-from .loss import ClipLoss, clamp_logit_scale_
+from .loss import ClipLoss, clamp_logit_scale_, grad_cache_backward
 from .model import CLIP, create_model
 from .text import tokenize
+try: import fcntl                                  # POSIX file locks (a run folder's lock); absent on Windows
+except ImportError: fcntl = None
 
 # %% auto #0
-__all__ = ['PRECISIONS', 'TRAIN_MODELS', 'EMOJI_TEXT_CFG', 'EMOJI_MODELS', 'EMOJI_RECIPE', 'EMOJI_MODEL_PATH', 'decays',
-           'param_groups', 'make_optimizer', 'warmup_cosine', 'make_scheduler', 'retrieval_ranks', 'retrieval_metrics',
-           'rng_states', 'set_rng_states', 'save_checkpoint', 'load_checkpoint', 'resolve_precision', 'autocast',
-           'set_grad_checkpointing', 'embed_records', 'evaluate', 'TrainConfig', 'Trainer', 'plot_history',
-           'format_metrics', 'build_model', 'init_distributed', 'train_data', 'train_clip', 'main', 'run_command',
-           'cli', 'keyword_captions', 'emoji_training_records', 'train_emoji', 'emoji_sweep', 'fp16_state_dict',
-           'save_emoji_model', 'load_emoji_model', 'build_emoji_model', 'emoji_model_main', 'emoji_model_cli']
+__all__ = ['PRECISIONS', 'VAL_METRICS', 'MAX_SKIPPED_FRACTION', 'MIN_STEPS_CHECKED', 'BEST_KEYS', 'TRAIN_MODELS', 'RUN_FILES',
+           'RESUME_MAY_CHANGE', 'OPTION_ALIASES', 'EMOJI_TEXT_CFG', 'EMOJI_MODELS', 'EMOJI_RECIPE', 'EMOJI_MODEL_PATH',
+           'decays', 'param_groups', 'make_optimizer', 'warmup_cosine', 'make_scheduler', 'retrieval_ranks',
+           'retrieval_metrics', 'rng_states', 'set_rng_states', 'check_plain', 'save_checkpoint', 'load_checkpoint',
+           'resolve_precision', 'autocast', 'set_grad_checkpointing', 'embed_records', 'evaluate', 'validate',
+           'TrainingError', 'TrainConfig', 'model_config', 'better', 'Trainer', 'plot_history', 'format_metrics',
+           'read_model_json', 'build_model', 'model_from_checkpoint', 'init_distributed', 'train_data', 'split_records',
+           'check_out', 'RunLock', 'check_run_folder', 'resume_config', 'train_clip', 'main', 'command_parser',
+           'run_command', 'cli', 'keyword_captions', 'emoji_training_records', 'train_emoji', 'emoji_sweep',
+           'fp16_state_dict', 'save_emoji_model', 'load_emoji_model', 'build_emoji_model', 'emoji_model_main',
+           'emoji_model_cli']
 
 # %% ../nbs/06b_train_loop.ipynb #00eed0d3
 def decays(name:str, p:torch.Tensor) -> bool:
@@ -93,31 +99,68 @@ def retrieval_metrics(image_features:torch.Tensor, text_features:torch.Tensor, t
 
 # %% ../nbs/06b_train_loop.ipynb #4ef4e374
 def rng_states() -> dict:
-    "The states of every random generator training uses."
-    return {'python': random.getstate(), 'numpy': np.random.get_state(), 'torch': torch.get_rng_state(),
+    "The states of every random generator training uses, as tensors and plain Python types."
+    version, mt, gauss = random.getstate()                              # Mersenne Twister: 625 ints
+    kind, keys, pos, has_gauss, cached = np.random.get_state()          # numpy's: 624 uint32 keys
+    return {'python': {'version': version, 'state': torch.tensor(mt, dtype=torch.int64), 'gauss': gauss},
+            'numpy': {'kind': kind, 'keys': torch.from_numpy(keys.astype(np.int64)), 'pos': int(pos),
+                      'has_gauss': int(has_gauss), 'cached': float(cached)},
+            'torch': torch.get_rng_state(),
             'cuda': torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}
 
 def set_rng_states(states:dict):
     "Restore generators saved by `rng_states`."
-    random.setstate(states['python']); np.random.set_state(states['numpy']); torch.set_rng_state(states['torch'])
+    py, npy = states['python'], states['numpy']
+    random.setstate((py['version'], tuple(py['state'].tolist()), py['gauss']))
+    np.random.set_state((npy['kind'], npy['keys'].numpy().astype(np.uint32), npy['pos'], npy['has_gauss'], npy['cached']))
+    torch.set_rng_state(states['torch'])
     if states.get('cuda') is not None and torch.cuda.is_available(): torch.cuda.set_rng_state_all(states['cuda'])
 
+# %% ../nbs/06b_train_loop.ipynb #c8e1a7f2
+_PLAIN = (str, int, float, bool, type(None), torch.Tensor)
+
+def check_plain(obj, where:str='state'):
+    "Raise unless `obj` holds only tensors, dicts, lists, tuples, str, int, float, bool and None."
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            if not isinstance(k, (str, int)): raise TypeError(f"{where}: expected str or int keys, got {type(k).__name__}")
+            check_plain(v, f"{where}[{k!r}]")
+    elif isinstance(obj, (list, tuple)):
+        for i, v in enumerate(obj): check_plain(v, f"{where}[{i}]")
+    elif not isinstance(obj, _PLAIN):
+        raise TypeError(f"{where}: expected tensors and plain Python types only, got {type(obj).__name__}")
+
 def save_checkpoint(path, **state) -> Path:
-    "`torch.save(state)` to `path` atomically: write `path.tmp`, then rename it over `path`."
+    "`torch.save(state)` to `path` atomically: write a temporary file of this writer's own beside it, then rename it over `path`."
+    check_plain(state)
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + '.tmp')
+    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)   # unique per writer
+    tmp = Path(tmp)
     try:
-        torch.save(state, tmp)
+        with os.fdopen(fd, 'wb') as f: torch.save(state, f)
         os.replace(tmp, path)
     finally:
         if tmp.exists(): tmp.unlink()
     return path
 
+def _load_error(e:Exception) -> str:
+    "The line of a refusal by torch's weights-only unpickler (or another load error) that says what went wrong."
+    m = re.search(r'GLOBAL (\S+)|Unsupported[^\n.]*', str(e))
+    if m: return f'it names {m.group(1)}' if m.group(1) else m.group(0)
+    return f"{type(e).__name__}: {(str(e).strip().splitlines() or [''])[0]}"
+
 def load_checkpoint(path, map_location='cpu') -> dict:
-    "Read a checkpoint written by `save_checkpoint` (it holds Python objects, so only load files you trust)."
+    "Read a checkpoint with `torch.load(weights_only=True)`: a file that would run code when unpickled is refused, never loaded."
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"{path} does not exist; expected a checkpoint written by clip_nbdev's trainer")
-    return torch.load(path, map_location=map_location, weights_only=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', UserWarning)                # "Detected pickle protocol 4 …": the error below says more
+        try: return torch.load(path, map_location=map_location, weights_only=True)
+        except Exception as e: error = e                            # torch raises many types for files it cannot read
+    if 'GLOBAL ' in str(error):
+        raise ValueError(f"{path}: refused: a checkpoint holds tensors and plain Python types only, but unpickling this "
+                         f"file would call code ({_load_error(error)}); it was not loaded")
+    raise ValueError(f"{path}: not a readable checkpoint ({_load_error(error)}); expected a torch.save file of tensors and plain Python types")
 
 # %% ../nbs/06b_train_loop.ipynb #d46f0338
 PRECISIONS = ('auto', 'fp32', 'bf16', 'fp16')
@@ -165,12 +208,34 @@ def evaluate(model:nn.Module, records:list, transform, tokenizer, batch_size:int
     image_features, text_features, text_image, kept = embed_records(model, records, transform, tokenizer, batch_size, device, num_workers)
     return retrieval_metrics(image_features, text_features, text_image, [r.key for r in kept])
 
+# %% ../nbs/06b_train_loop.ipynb #b3d9e6a1
+def validate(model:nn.Module, records:list, transform, tokenizer,
+             loss_batch:int=128,          # pairs per contrastive-loss batch (the training batch, for a loss comparable with it)
+             batch_size:int=256, device='cpu', num_workers:int=0) -> dict:
+    "Validation: the contrastive loss on `records` (each image with its first caption) and the retrieval metrics of `evaluate`."
+    image_features, text_features, text_image, kept = embed_records(model, records, transform, tokenizer, batch_size, device, num_workers)
+    first = torch.tensor(np.cumsum([0] + [len(r.captions) for r in kept])[:-1])     # (I,) each image's first caption
+    image_features, pair_text = image_features, text_features[first]                  # (I, D), (I, D)
+    n = len(kept)
+    size = min(loss_batch, n)
+    if size < 2: raise ValueError(f"expected at least 2 readable validation images, got {n}")
+    scale = model.logit_scale.detach().exp().float().cpu()
+    loss_fn = ClipLoss()
+    losses = [loss_fn(image_features[a:a + size], pair_text[a:a + size], scale).item() for a in range(0, n - size + 1, size)]
+    return {'loss': float(np.mean(losses)),
+            **retrieval_metrics(image_features, text_features, text_image, [r.key for r in kept])}
+
 # %% ../nbs/06b_train_loop.ipynb #0a935718
+VAL_METRICS = ('loss', 'mean R@1') + tuple(f'{d} R@{k}' for d in ('image→text', 'text→image') for k in (1, 5, 10))
+
+class TrainingError(RuntimeError):
+    "Training cannot go on: the weights became non-finite, or most steps were skipped."
+
 @dataclass
 class TrainConfig:
     "Everything a training run depends on; saved in its checkpoints."
     data:str = 'shapes'              # 'shapes', a Flickr30k or captions folder, 'coco:PATH', or 'wds:SHARDS' (see `clip_nbdev.webdata`)
-    model:str = 'RN-shapes'          # a preset of TRAIN_MODELS or of clip_nbdev.model.create_model
+    model:str = 'RN-shapes'          # a preset of `TRAIN_MODELS` or of `clip_nbdev.model.create_model`, or a JSON file of `CLIP` arguments
     epochs:int = 5                   # passes over the training split
     batch_size:int = 128             # global batch: all processes together
     lr:float = 1e-3                  # peak learning rate
@@ -187,14 +252,51 @@ class TrainConfig:
     save_every:int = 0               # checkpoint every this many steps (0: at the end of each epoch)
     train_samples:int = 0            # 'wds:' data: samples per epoch, all processes together (required)
     eval_data:str = ''               # records to evaluate on instead of `data`'s (e.g. 'coco:PATH' when training on shards)
+    beta1:float = 0.9                # AdamW β₁
+    beta2:float = 0.98               # AdamW β₂ (CLIP's; PyTorch's default is 0.999)
+    eps:float = 1e-6                 # AdamW ε (CLIP's; PyTorch's default is 1e-8)
+    val_split:str = 'val'            # split validated on during training ('' for none)
+    eval_every:int = 0               # validate every this many steps (0: at the end of each epoch)
+    best_metric:str = 'loss'         # validation metric that picks best.pt: one of `VAL_METRICS` (loss: lower is better)
+    accum_steps:int = 1              # embed a batch in this many micro-batches, with one batch's gradients (gradient caching)
+
+    def __post_init__(self):
+        self.best_metric = self.best_metric.replace('->', '→')
+        def need(ok, name, expected):
+            if not ok: raise ValueError(f"expected {name} {expected}, got {getattr(self, name)!r}")
+        need(self.epochs > 0, 'epochs', '> 0'); need(self.batch_size >= 2, 'batch_size', '>= 2 (a contrastive batch needs negatives)')
+        need(math.isfinite(self.lr) and self.lr > 0, 'lr', 'finite and > 0')
+        for name in ('weight_decay', 'warmup', 'grad_clip', 'num_workers', 'save_every', 'train_samples', 'eval_every'):
+            need(getattr(self, name) >= 0, name, '>= 0')
+        need(0 <= self.beta1 < 1, 'beta1', 'in [0, 1)'); need(0 <= self.beta2 < 1, 'beta2', 'in [0, 1)'); need(self.eps > 0, 'eps', '> 0')
+        need(self.precision in PRECISIONS, 'precision', f'in {PRECISIONS}')
+        need(self.best_metric in VAL_METRICS, 'best_metric', f'in {VAL_METRICS}')
+        need(1 <= self.accum_steps <= self.batch_size, 'accum_steps', f'from 1 to the batch size {self.batch_size}')
+
+
+# %% ../nbs/06b_train_loop.ipynb #e5a0c3d7
+MAX_SKIPPED_FRACTION, MIN_STEPS_CHECKED = 0.5, 10   # more than half the steps skipped, once 10 have run (or at the end): stop
+BEST_KEYS = ('model', 'model_config', 'config', 'step', 'best', 'history')   # what best.pt keeps
+
+def model_config(model:nn.Module) -> dict|None:
+    "The keyword arguments that rebuild `model` as `CLIP(**model_config(model))` (None if it is not a `CLIP`)."
+    if not all(hasattr(model, a) for a in ('embed_dim', 'vision_cfg', 'text_cfg')): return None
+    plain = lambda cfg: {k: list(v) if isinstance(v, tuple) else v for k, v in cfg.items()}
+    return {'embed_dim': model.embed_dim, 'vision_cfg': plain(model.vision_cfg), 'text_cfg': plain(model.text_cfg)}
+
+def better(metric:str, new:float, old:float|None) -> bool:
+    "Whether validation value `new` beats `old` for `metric`: lower loss or mean rank, higher recall."
+    if old is None: return True
+    return new < old if metric == 'loss' or 'mean rank' in metric else new > old
 
 class Trainer:
-    "Train a CLIP on one process or several (DDP): AdamW, warm-up + cosine, clipping, temperature clamp, AMP, exact resume."
+    "Train a CLIP on one process or several (DDP): AdamW, warm-up + cosine, clipping, temperature clamp, AMP, validation, exact resume."
     def __init__(self, cfg:TrainConfig, model:nn.Module,
-                 train_records:list,            # records of the training split, or a ready ClipLoader (e.g. a ShardLoader)
+                 train_records:list,            # records of the training split, or a ready `ClipLoader` (e.g. a `ShardLoader`)
                  tokenizer:Callable,            # list of texts → LongTensor (n, context_length)
                  image_size:int,                # side of the images the model takes
-                 device=None, rank:int=0, world_size:int=1, progress:bool=True):
+                 device=None, rank:int=0, world_size:int=1, progress:bool=True,
+                 val_records:list|None=None):   # records validated on during training (rank 0), keeping best.pt
         if cfg.batch_size % world_size: raise ValueError(f"expected a batch_size divisible by the {world_size} processes, got {cfg.batch_size}")
         self.cfg, self.rank, self.world_size, self.progress = cfg, rank, world_size, progress
         self.device = torch.device(device) if device is not None else pick_device()
@@ -208,71 +310,106 @@ class Trainer:
         self.steps_per_epoch = len(self.loader)
         if self.steps_per_epoch == 0:
             raise ValueError(f"expected at least batch_size={cfg.batch_size} training images, got {len(self.loader.dataset)}")
+        if hasattr(self.loader.dataset, 'image') and not any(self.loader.dataset.image(i) is not None for i in range(len(self.loader.dataset))):
+            raise ValueError(f"expected readable training images, got none among the {len(self.loader.dataset)} of {cfg.data}")
         self.total_steps = cfg.epochs * self.steps_per_epoch
-        self.optimizer = make_optimizer(self.model, cfg.lr, cfg.weight_decay)
+        self.optimizer = make_optimizer(self.model, cfg.lr, cfg.weight_decay, (cfg.beta1, cfg.beta2), cfg.eps)
         self.scheduler = make_scheduler(self.optimizer, min(cfg.warmup, self.total_steps - 1), self.total_steps)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision == 'fp16')
         self.loss_fn = ClipLoss(rank=rank, world_size=world_size)
-        self.step, self.skipped, self.history = 0, 0, []
+        self.step, self.batch, self.skipped, self.history, self.best = 0, 0, 0, [], None  # batch: loader batches consumed
+        self.val_records = val_records if rank == 0 else None
         self._norm_stats = [b for m in self.model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) for b in m.buffers()]
 
     def train_step(self, images:torch.Tensor, texts:torch.Tensor) -> float:
-        "One optimisation step on a batch; a non-finite loss skips the update. Returns the loss."
+        "One optimisation step on a batch; a non-finite loss skips the update, non-finite weights stop training. Returns the loss."
         images, texts = images.to(self.device, non_blocking=True), texts.to(self.device, non_blocking=True)
         self.model.train()
         norm_stats = [b.clone() for b in self._norm_stats]                             # BatchNorm's running statistics
-        with autocast(self.device, self.precision):
-            image_features, text_features, logit_scale = self.net(images, texts)        # (n, D), (n, D), ()
-            loss = self.loss_fn(image_features, text_features, logit_scale)            # () over the global batch
         self.optimizer.zero_grad(set_to_none=True)
-        grad_norm = float('nan')
+        loss = self.forward_backward(images, texts)                                    # () over the global batch
+        grad_norm, lr = float('nan'), self.optimizer.param_groups[0]['lr']
         if torch.isfinite(loss):                                                       # the same global loss on every rank
-            self.scaler.scale(loss).backward()
             self.scaler.unscale_(self.optimizer)
             if self.cfg.grad_clip > 0: grad_norm = nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip).item()
             self.scaler.step(self.optimizer)
             self.scaler.update()
             clamp_logit_scale_(self.model.logit_scale)
+            bad = [k for k, v in self.model.state_dict().items() if v.is_floating_point() and not torch.isfinite(v).all()]
+            if bad: raise TrainingError(f"step {self.step}: {len(bad)} weight tensors became non-finite (e.g. {bad[0]}) at lr {lr:g}; "
+                                        "stopped without saving, so the last checkpoint is the last good state")
         else:                                                                          # the forward pass already updated BatchNorm's
             for b, saved in zip(self._norm_stats, norm_stats): b.copy_(saved)          # running statistics: undo that too
             self.skipped += 1
             warnings.warn(f"step {self.step}: non-finite loss {loss.item()}, update skipped ({self.skipped} so far)")
-        self.history.append({'step': self.step, 'epoch': self.step // self.steps_per_epoch, 'loss': loss.item(),
-                             'lr': self.optimizer.param_groups[0]['lr'], 'logit_scale': self.model.logit_scale.exp().item(),
-                             'grad_norm': grad_norm})
+        self.history.append({'step': self.step, 'epoch': self.step // self.steps_per_epoch, 'loss': loss.item(), 'lr': lr,
+                             'logit_scale': self.model.logit_scale.exp().item(), 'grad_norm': grad_norm,
+                             'skipped_images': self.loader.n_skipped})
         self.scheduler.step()
         self.step += 1
+        if self.step >= MIN_STEPS_CHECKED: self.check_skipped()
         return loss.item()
+
+    def forward_backward(self, images:torch.Tensor, texts:torch.Tensor) -> torch.Tensor:
+        "The batch's loss, back-propagated (scaled for fp16) if finite: in one pass, or by gradient caching when `accum_steps` > 1."
+        if self.cfg.accum_steps == 1:
+            with autocast(self.device, self.precision):
+                loss = self.loss_fn(*self.net(images, texts))                          # (n, D), (n, D), () → ()
+            if torch.isfinite(loss): self.scaler.scale(loss).backward()
+            return loss.detach()
+        def forward(micro_images, micro_texts):
+            with autocast(self.device, self.precision): return self.net(micro_images, micro_texts)
+        scale = self.scaler.get_scale() if self.scaler.is_enabled() else 1.
+        loss = grad_cache_backward(forward, images, texts, lambda *f: self.loss_fn(*f) * scale, self.cfg.accum_steps,
+                                   no_sync=getattr(self.net, 'no_sync', None))        # K micro-batches, one batch's gradients
+        return loss / scale
+
+    def check_skipped(self):
+        "Stop if more than `MAX_SKIPPED_FRACTION` of the steps so far skipped their update (a diverged run)."
+        if self.step and self.skipped > MAX_SKIPPED_FRACTION * self.step:
+            raise TrainingError(f"{self.skipped} of {self.step} steps had a non-finite loss and were skipped: training diverged "
+                                f"(lr {self.cfg.lr:g}); stopped without saving")
 
     def fit(self, max_steps:int|None=None) -> list:
         "Train to the end of the schedule (or stop after `max_steps` steps in all); returns the history."
         stop = self.total_steps if max_steps is None else min(max_steps, self.total_steps)
-        show = self.progress and self.rank == 0
-        epochs = tqdm(range(self.step // self.steps_per_epoch, self.cfg.epochs), desc='epochs', disable=not show, mininterval=5)
+        show, n = self.progress and self.rank == 0, self.steps_per_epoch
+        epochs = tqdm(range(self.batch // n, self.cfg.epochs), desc='epochs', disable=not show, mininterval=5)
         for epoch in epochs:
             if self.step >= stop: break
-            start = self.step - epoch * self.steps_per_epoch
+            start, steps_before = self.batch - epoch * n, self.step          # position: batches consumed, dropped ones too
             self.loader.set_epoch(epoch, start)
-            batches = tqdm(self.loader, desc=f'epoch {epoch}', initial=start, total=self.steps_per_epoch, leave=False, disable=not show, mininterval=5)
+            batches = tqdm(self.loader, desc=f'epoch {epoch}', initial=start, total=n, leave=False, disable=not show, mininterval=5)
             for images, texts in batches:
+                self.batch = epoch * n + start + self.loader.consumed
                 loss = self.train_step(images, texts)
                 batches.set_postfix(loss=f'{loss:.3f}', refresh=False)
+                if self.cfg.eval_every and self.step % self.cfg.eval_every == 0: self.validate()
                 if self.cfg.save_every and self.step % self.cfg.save_every == 0: self.save()
                 if self.step >= stop: break
-            if not self.cfg.save_every and self.step % self.steps_per_epoch == 0: self.save()
+            else: self.batch = (epoch + 1) * n                             # the epoch ran out (its last batches may have been dropped)
+            if self.step == steps_before and start < n:
+                raise ValueError(f"epoch {epoch}: expected batches of at least 2 readable images, got none "
+                                 f"({self.loader.n_skipped} images skipped so far)")
+            if self.batch == (epoch + 1) * n:                                # a whole epoch done
+                if not self.cfg.eval_every: self.validate()
+                if not self.cfg.save_every: self.save()
+        self.check_skipped()
         return self.history
 
     def state_dict(self) -> dict:
-        "Everything needed to continue exactly where this run is."
-        return {'model': self.model.state_dict(), 'optimizer': self.optimizer.state_dict(), 'scheduler': self.scheduler.state_dict(),
-                'scaler': self.scaler.state_dict(), 'step': self.step, 'skipped': self.skipped, 'config': asdict(self.cfg),
-                'rng': rng_states(), 'history': self.history}
+        "Everything needed to continue exactly where this run is: tensors and plain types only."
+        return {'model': self.model.state_dict(), 'model_config': model_config(self.model), 'config': asdict(self.cfg),
+                'optimizer': self.optimizer.state_dict(), 'scheduler': self.scheduler.state_dict(), 'scaler': self.scaler.state_dict(),
+                'step': self.step, 'batch': self.batch, 'skipped': self.skipped, 'skipped_images': self.loader.n_skipped,
+                'best': self.best, 'rng': rng_states(), 'history': self.history}
 
     def load_state_dict(self, state:dict):
         "Continue from a `state_dict` (or a checkpoint read with `load_checkpoint`)."
         self.model.load_state_dict(state['model']); self.optimizer.load_state_dict(state['optimizer'])
         self.scheduler.load_state_dict(state['scheduler']); self.scaler.load_state_dict(state['scaler'])
-        self.step, self.skipped, self.history = state['step'], state['skipped'], list(state['history'])
+        self.step, self.batch, self.skipped, self.history = state['step'], state['batch'], state['skipped'], list(state['history'])
+        self.loader.n_skipped, self.best = state['skipped_images'], state['best']
         set_rng_states(state['rng'])
 
     def save(self, path=None) -> Path:
@@ -286,16 +423,39 @@ class Trainer:
         "Retrieval metrics of the model on `records` (see `evaluate`)."
         return evaluate(self.model, records, self.transform, self.tokenizer, batch_size, self.device, self.cfg.num_workers)
 
+    def validate(self) -> dict|None:
+        "Validate on `val_records` (rank 0): record the metrics in the last history row; save `<out>/best.pt` when `best_metric` improves."
+        if not self.val_records: return None
+        try: metrics = validate(self.model, self.val_records, self.transform, self.tokenizer, self.cfg.batch_size // self.world_size,
+                                device=self.device, num_workers=self.cfg.num_workers)
+        except ValueError as e:                                          # fewer than 2 readable validation images
+            warnings.warn(f"no validation during training: {e}")
+            self.val_records = None
+            return None
+        metrics['mean R@1'] = (metrics['image→text R@1'] + metrics['text→image R@1']) / 2
+        if self.history: self.history[-1] |= {f'val {k}': v for k, v in metrics.items()}
+        value = metrics[self.cfg.best_metric]
+        if better(self.cfg.best_metric, value, self.best and self.best['value']):
+            self.best = {'metric': self.cfg.best_metric, 'value': value, 'step': self.step}
+            state = self.state_dict()                                        # best.pt is for using the model: no optimiser state
+            save_checkpoint(Path(self.cfg.out)/'best.pt', **{k: state[k] for k in BEST_KEYS})
+        return metrics
+
 # %% ../nbs/06b_train_loop.ipynb #7e6ae849
 def plot_history(history:list, title:str='training', smooth:int=10):
-    "Loss (raw and smoothed), learning rate and temperature 1/τ against the step."
+    "Training loss (raw and smoothed) with the validation loss, validation R@1 if any, learning rate and temperature 1/τ against the step."
     steps = [h['step'] for h in history]
     loss = np.array([h['loss'] for h in history])
-    fig, axs = plt.subplots(1, 3, figsize=(10, 3))
-    axs[0].plot(steps, loss, alpha=0.35, label='per step')
+    val = [h for h in history if 'val loss' in h]
+    fig, axs = plt.subplots(1, 4 if val else 3, figsize=(12 if val else 10, 3))
+    axs[0].plot(steps, loss, alpha=0.35, label='train, per step')
     if len(loss) >= smooth:
-        axs[0].plot(steps[smooth - 1:], np.convolve(loss, np.ones(smooth) / smooth, mode='valid'), label=f'mean of {smooth}')
+        axs[0].plot(steps[smooth - 1:], np.convolve(loss, np.ones(smooth) / smooth, mode='valid'), label=f'train, mean of {smooth}')
+    if val: axs[0].plot([h['step'] for h in val], [h['val loss'] for h in val], 'o-', label='validation')
     axs[0].set(title='contrastive loss', xlabel='step', ylabel='loss'); axs[0].legend(fontsize=8)
+    if val:
+        for d in ('image→text', 'text→image'): axs[-1].plot([h['step'] for h in val], [h[f'val {d} R@1'] for h in val], 'o-', label=d)
+        axs[-1].set(title='validation R@1', xlabel='step', ylabel='R@1 (%)'); axs[-1].legend(fontsize=8)
     axs[1].plot(steps, [h['lr'] for h in history]); axs[1].set(title='learning rate', xlabel='step', ylabel='lr')
     axs[2].plot(steps, [h['logit_scale'] for h in history]); axs[2].set(title='temperature 1/τ (logit scale)', xlabel='step', ylabel='1/τ')
     fig.suptitle(title, fontsize=10); fig.tight_layout()
@@ -315,10 +475,34 @@ TRAIN_MODELS = {
     'RN-shapes':  dict(embed_dim=64, vision_cfg=dict(layers=(1, 1, 1, 1), width=32, heads=16, input_resolution=32), text_cfg=_TEXT_SHAPES),
     'ViT-shapes': dict(embed_dim=64, vision_cfg=dict(input_resolution=32, patch_size=8, width=64, layers=2, heads=1), text_cfg=_TEXT_SHAPES),
 }
+_CLIP_KEYS = {'embed_dim', 'vision_cfg', 'text_cfg'}
 
-def build_model(name:str) -> CLIP:
-    "A randomly initialised `CLIP`: a preset of `TRAIN_MODELS` or any name `create_model` knows."
-    return CLIP(**TRAIN_MODELS[name]) if name in TRAIN_MODELS else create_model(name)
+def read_model_json(path) -> dict:
+    "The `CLIP` keyword arguments in a JSON file: {\"embed_dim\": …, \"vision_cfg\": {…}, \"text_cfg\": {…}}."
+    path = Path(path)
+    if not path.is_file(): raise FileNotFoundError(f"{path} does not exist; expected a JSON file of CLIP keyword arguments or a model preset")
+    try: cfg = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e: raise ValueError(f"{path}: expected JSON, got {type(e).__name__}: {e}") from None
+    if not isinstance(cfg, dict) or set(cfg) != _CLIP_KEYS:
+        got = sorted(cfg) if isinstance(cfg, dict) else type(cfg).__name__
+        raise ValueError(f"{path}: expected a JSON object with exactly the keys {sorted(_CLIP_KEYS)}, got {got}")
+    return cfg
+
+def build_model(name:str|dict) -> CLIP:
+    "A randomly initialised `CLIP`: a preset of `TRAIN_MODELS` or `create_model`, a dict of `CLIP` arguments, or a JSON file of them."
+    if isinstance(name, dict): return CLIP(**name)
+    if name in TRAIN_MODELS: return CLIP(**TRAIN_MODELS[name])
+    if str(name).endswith('.json'): return CLIP(**read_model_json(name))
+    return create_model(name)
+
+def model_from_checkpoint(state:dict) -> CLIP:
+    "The `CLIP` a checkpoint holds, rebuilt from its `model_config` (the architecture it was trained with), in eval mode."
+    if not isinstance(state, dict) or 'model' not in state: raise ValueError("expected a clip_nbdev checkpoint with a 'model' state dict")
+    if state.get('model_config') is None:
+        raise ValueError("expected a checkpoint with a 'model_config' (CLIP's keyword arguments); this one does not say its architecture")
+    model = CLIP(**state['model_config'])
+    model.load_state_dict(state['model'])
+    return model.eval()
 
 # %% ../nbs/06b_train_loop.ipynb #571da4a3
 def init_distributed() -> tuple:
@@ -339,86 +523,205 @@ def train_data(cfg:TrainConfig, model, tokenizer, rank:int=0, world_size:int=1):
     return ShardLoader(cfg.data[len('wds:'):], clip_transform(model.image_size, train=cfg.augment), tokenizer, cfg.batch_size // world_size,
                        cfg.train_samples, cfg.num_workers, seed=cfg.seed, rank=rank, world_size=world_size)
 
-def train_clip(cfg:TrainConfig|None=None,    # the run's settings (ignored when resuming: the checkpoint's are used)
+def split_records(source:str, split:str, model, option:str, required:bool=True) -> list:
+    "Records of `split` of `source` (five captions each at most), checked before training: an empty split names the splits there are."
+    if not source or not split: return []
+    try: records = source_records(source, split, max_captions=5, **_source_kwargs(source, model))
+    except ValueError as e: raise ValueError(f"{option} {split!r}: {e}") from None
+    if records: return records
+    there = sorted({r.split for r in source_records(source, None, **_source_kwargs(source, model))})
+    msg = f"{option} {split!r}: {source} has no records in that split; its splits are {there}"
+    if required: raise ValueError(msg)
+    warnings.warn(msg + '; no validation during training')
+    return []
+
+# %% ../nbs/06b_train_loop.ipynb #a7f3b2c1
+RUN_FILES = ('last.pt', 'best.pt', 'history.json', 'metrics.json', 'loss.png')   # what a run writes to its folder
+
+def check_out(out) -> Path:
+    "`out` as a folder a run can write to: neither it nor a parent may be a regular file."
+    out = Path(out)
+    for p in (out, *out.parents):
+        if p.exists():
+            if not p.is_dir(): raise NotADirectoryError(f"--out {out}: {p} is a file; expected a folder or a path that does not exist yet")
+            break
+    return out
+
+class RunLock:
+    "An exclusive lock on a run folder (`flock` on `<out>/.lock`): a second run into it is refused while this one runs; the OS drops it when the process dies, even by kill -9."
+    def __init__(self, folder):
+        self.folder = Path(folder); self.folder.mkdir(parents=True, exist_ok=True)
+        self.file = open(self.folder/'.lock', 'a+')
+        if fcntl is None: return                                     # no flock on this OS: no lock
+        try: fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.file.seek(0); pid = self.file.read().strip() or 'unknown'; self.file.close()
+            raise ValueError(f"{self.folder} is in use by another training run (pid {pid}); wait for it to end or choose another --out") from None
+        self.file.seek(0); self.file.truncate(); self.file.write(f'{os.getpid()}\n'); self.file.flush()
+    def release(self): self.file.close()                             # closing the file drops the lock
+    def __enter__(self): return self
+    def __exit__(self, *exc): self.release()
+
+def check_run_folder(out:Path, resume=None, overwrite:bool=False):
+    "Refuse to start a new run in a folder holding one (its last.pt), unless resuming from that folder or told to overwrite."
+    last = out/'last.pt'
+    if not last.exists() or overwrite: return
+    if resume and Path(resume).resolve().parent == out.resolve(): return
+    what = f"resume from {Path(resume)} into it" if resume else "start a new run there"
+    raise FileExistsError(f"{out} already holds a run ({last}); refusing to {what}: pass --resume {last} to continue it, "
+                          "--overwrite to replace it, or another --out")
+
+RESUME_MAY_CHANGE = ('out', 'num_workers', 'eval_split', 'eval_data', 'save_every', 'val_split', 'eval_every')
+
+def resume_config(saved:TrainConfig, cfg:TrainConfig|None, given:set|None, folder) -> TrainConfig:
+    "The checkpoint's configuration with the `given` options of `cfg` that a resume may change; a contradicting option is an error."
+    cfg = cfg or TrainConfig()
+    names = {f.name for f in fields(TrainConfig)}
+    if given is None: given = {n for n in names if getattr(cfg, n) != getattr(TrainConfig, n)}   # options not at their defaults
+    given = set(given) & names
+    changes = {}
+    for name in sorted(given):
+        new, old = getattr(cfg, name), getattr(saved, name)
+        if new == old: continue
+        if name not in RESUME_MAY_CHANGE:
+            raise ValueError(f"--{name} {new!r} contradicts the checkpoint's {name}={old!r}; leave it out to resume, or start a new run")
+        changes[name] = new
+    if 'out' not in given: changes['out'] = str(folder)          # by default a resumed run writes beside its checkpoint
+    return TrainConfig(**(asdict(saved) | changes))
+
+# %% ../nbs/06b_train_loop.ipynb #d2c4e6f8
+def train_clip(cfg:TrainConfig|None=None,    # the run's settings (when resuming: only those a resume may change, see `resume_config`)
                resume:str|None=None,         # a checkpoint to continue from
                max_steps:int|None=None,      # stop after this many steps in all (the schedule still spans all epochs)
-               device=None, progress:bool=True, verbose:bool=True) -> dict:
-    "Train (or resume) a CLIP as configured; rank 0 writes last.pt, history.json, loss.png and metrics.json to `cfg.out`."
+               device=None, progress:bool=True, verbose:bool=True,
+               overwrite:bool=False,         # replace the run already in `cfg.out`
+               given:set|None=None,          # names of the options the user set (default: those not at their defaults)
+              ) -> dict:
+    "Train (or resume) a CLIP; rank 0 writes last.pt, best.pt, history.json, loss.png and metrics.json to `cfg.out`."
+    if max_steps is not None and max_steps < 0: raise ValueError(f"expected max_steps >= 0, got {max_steps}")
     state = load_checkpoint(resume) if resume else None
-    cfg = TrainConfig(**state['config']) if state else (cfg or TrainConfig())
+    if state: cfg = resume_config(TrainConfig(**state['config']), cfg, given, Path(resume).parent)
+    cfg = cfg or TrainConfig()
     rank, world_size, local_rank = init_distributed()
-    if device is None: device = torch.device('cuda', local_rank) if torch.cuda.is_available() else pick_device()
-    random.seed(cfg.seed); np.random.seed(cfg.seed); torch.manual_seed(cfg.seed)
-    model = build_model(cfg.model)
-    tokenizer = partial(tokenize, context_length=model.context_length)
-    trainer = Trainer(cfg, model, train_data(cfg, model, tokenizer, rank, world_size), tokenizer, model.image_size, device, rank, world_size, progress)
-    if state: trainer.load_state_dict(state)
-    t0 = time.time()
-    trainer.fit(max_steps)
-    result = {'steps': trainer.step, 'train_time_s': round(time.time() - t0, 1), 'final_loss': trainer.history[-1]['loss'] if trainer.history else float('nan'),
-              'skipped_steps': trainer.skipped, 'skipped_images': trainer.loader.n_skipped}
-    if rank == 0:
-        out = Path(cfg.out); out.mkdir(parents=True, exist_ok=True)
-        result['checkpoint'] = str(trainer.save())
-        (out/'history.json').write_text(json.dumps(trainer.history))
-        fig = plot_history(trainer.history, f'{cfg.model} on {cfg.data}')
-        fig.savefig(out/'loss.png', dpi=100); plt.close(fig)
+    out = check_out(cfg.out)
+    check_run_folder(out, resume, overwrite)
+    lock = RunLock(out) if rank == 0 else nullcontext()
+    with lock:
+        if rank == 0: check_run_folder(out, resume, overwrite)            # again, now that no other run can write here
+        if rank == 0 and overwrite and not resume:
+            for name in RUN_FILES: (out/name).unlink(missing_ok=True)
+        if device is None: device = torch.device('cuda', local_rank) if torch.cuda.is_available() else pick_device()
+        random.seed(cfg.seed); np.random.seed(cfg.seed); torch.manual_seed(cfg.seed)
+        model = CLIP(**state['model_config']) if state else build_model(cfg.model)
+        tokenizer = partial(tokenize, context_length=model.context_length)
         eval_source = cfg.eval_data or ('' if cfg.data.startswith('wds:') else cfg.data)
-        eval_records = source_records(eval_source, cfg.eval_split, max_captions=5, **_source_kwargs(eval_source, model)) if eval_source and cfg.eval_split else []
-        if eval_records:
-            result['metrics'] = trainer.evaluate(eval_records)
-            (out/'metrics.json').write_text(json.dumps(result['metrics'], indent=1))
-        if verbose:
-            print(f"{trainer.step} steps in {result['train_time_s']} s, final loss {result['final_loss']:.3f}; wrote {out}/last.pt, history.json, loss.png")
-            if 'metrics' in result: print(f"retrieval on the {cfg.eval_split} split:\n" + format_metrics(result['metrics']))
-    elif world_size > 1: trainer.save()                        # joins rank 0's barrier
+        eval_records = split_records(eval_source, cfg.eval_split, model, '--eval_split') if rank == 0 else []
+        val_records = split_records(eval_source, cfg.val_split, model, '--val_split', required=False) if rank == 0 else []
+        trainer = Trainer(cfg, model, train_data(cfg, model, tokenizer, rank, world_size), tokenizer, model.image_size, device,
+                          rank, world_size, progress, val_records=val_records)
+        if state: trainer.load_state_dict(state)
+        t0 = time.time()
+        trainer.fit(max_steps)
+        result = {'steps': trainer.step, 'train_time_s': round(time.time() - t0, 1),
+                  'final_loss': trainer.history[-1]['loss'] if trainer.history else float('nan'),
+                  'skipped_steps': trainer.skipped, 'skipped_images': trainer.loader.n_skipped, 'best': trainer.best}
+        if rank == 0:
+            result['checkpoint'] = str(trainer.save())
+            (out/'history.json').write_text(json.dumps(trainer.history))
+            fig = plot_history(trainer.history, f'{cfg.model} on {cfg.data}')
+            fig.savefig(out/'loss.png', dpi=100); plt.close(fig)
+            metrics = {'skipped_images': trainer.loader.n_skipped, 'skipped_steps': trainer.skipped, 'best': trainer.best}
+            if eval_records:
+                result['metrics'] = trainer.evaluate(eval_records)
+                metrics |= result['metrics']
+            (out/'metrics.json').write_text(json.dumps(metrics, indent=1))
+            if verbose:
+                print(f"{trainer.step} steps in {result['train_time_s']} s, final loss {result['final_loss']:.3f}, "
+                      f"{trainer.loader.n_skipped} unreadable images skipped; wrote {out}/last.pt, history.json, loss.png")
+                if trainer.best: print(f"best.pt: step {trainer.best['step']}, validation {trainer.best['metric']} {trainer.best['value']:.3f}")
+                if 'metrics' in result: print(f"retrieval on the {cfg.eval_split} split:\n" + format_metrics(result['metrics']))
+        elif world_size > 1: trainer.save()                        # joins rank 0's barrier
     if world_size > 1: dist.destroy_process_group()
     return result
 
 # %% ../nbs/06b_train_loop.ipynb #e410f795
-@call_parse
+_GIVEN = contextvars.ContextVar('clip_nbdev_options_given', default=None)   # the options a command line set (see `run_command`)
+
 def main(data:str='shapes',                   # training data: 'shapes', a Flickr30k / captions source (clip_nbdev.data.SOURCES), 'coco:PATH' or 'wds:SHARDS'
-         model:str='RN-shapes',               # model preset: RN-shapes, ViT-shapes, or a clip_nbdev.model preset (RN50, ViT-B-32, ...)
+         model:str='RN-shapes',               # model preset (RN-shapes, ViT-shapes, a clip_nbdev.model preset: RN50, ViT-B-32, ...) or a JSON file of CLIP arguments
          epochs:int=5,                        # passes over the training split
          batch_size:int=128,                  # global batch size (all processes together)
          lr:float=1e-3,                       # peak learning rate
          warmup:int=30,                       # warm-up steps
          weight_decay:float=0.2,              # AdamW weight decay on weights
+         beta1:float=0.9,                     # AdamW β₁
+         beta2:float=0.98,                    # AdamW β₂
+         eps:float=1e-6,                      # AdamW ε
          grad_clip:float=1.0,                 # max gradient norm (0: off)
+         accum_steps:int=1,                   # micro-batches per batch, by gradient caching (same loss and gradients, less memory)
          augment:store_true=False,            # random resized crops (for photos; not for shapes)
          precision:str='auto',                # auto, fp32, bf16 or fp16
          grad_checkpointing:store_true=False, # recompute transformer activations in the backward pass
          num_workers:int=0,                   # data-loading worker processes
          seed:int=0,                          # seed of init, shuffle and caption draws
-         out:str='runs/clip_nbdev',           # output folder (checkpoint, history, loss.png, metrics)
+         out:str='runs/clip_nbdev',           # output folder (checkpoints, history, loss.png, metrics); resuming: default the checkpoint's folder
          eval_split:str='test',               # split evaluated at the end ('' to skip)
+         val_split:str='val',                 # split validated on during training ('' to skip)
+         eval_every:int=0,                    # validate every N steps (0: every epoch)
+         best_metric:str='loss',              # validation metric that picks best.pt: loss, mean R@1, text→image R@1 (or text->image R@1), ...
          save_every:int=0,                    # checkpoint every N steps (0: every epoch)
          train_samples:int=0,                 # samples per epoch, all processes together (required with wds: shards)
          eval_data:str='',                    # evaluate on these records instead of data's (e.g. coco:PATH when training on shards)
-         resume:str=None,                     # checkpoint to resume from (its settings are used)
+         resume:str=None,                     # checkpoint to resume from (its settings are used; contradicting options are refused)
+         overwrite:store_true=False,          # replace the run already in --out
          max_steps:int=None,                  # stop after this many steps in all
          threads:int=1,                       # torch CPU threads (0: torch's default; 1 is fastest for the default model on a busy 2-core CPU)
          quiet:store_true=False,              # no progress bars
         ):
     "Train a CLIP with clip_nbdev: by default a small one on the procedural `shapes` dataset, on the CPU, in a few minutes."
+    if threads < 0: raise ValueError(f"expected threads >= 0, got {threads}")
     if threads > 0: torch.set_num_threads(threads)
     matplotlib.use('Agg')
     cfg = TrainConfig(data=data, model=model, epochs=epochs, batch_size=batch_size, lr=lr, warmup=warmup, weight_decay=weight_decay,
-                      grad_clip=grad_clip, augment=augment, precision=precision, grad_checkpointing=grad_checkpointing, num_workers=num_workers,
-                      seed=seed, out=out, eval_split=eval_split, save_every=save_every, train_samples=train_samples, eval_data=eval_data)
-    return train_clip(cfg, resume=resume, max_steps=max_steps, progress=not quiet)
+                      beta1=beta1, beta2=beta2, eps=eps, grad_clip=grad_clip, accum_steps=accum_steps, augment=augment, precision=precision,
+                      grad_checkpointing=grad_checkpointing, num_workers=num_workers, seed=seed, out=out, eval_split=eval_split,
+                      val_split=val_split, eval_every=eval_every, best_metric=best_metric, save_every=save_every,
+                      train_samples=train_samples, eval_data=eval_data)
+    return train_clip(cfg, resume=resume, max_steps=max_steps, progress=not quiet, overwrite=overwrite, given=_GIVEN.get())
 
 # %% ../nbs/06b_train_loop.ipynb #cc63981e
-def run_command(func:Callable):
-    "Run a `call_parse` function as an installed console script: parse `sys.argv`, call it, return None (exit status 0)."
-    parser = anno_parser(getattr(func, '__wrapped__', func), prog=Path(sys.argv[0]).name)
-    args = vars(parser.parse_args())
-    for extra in ('pdb', 'xtra'): args.pop(extra, None)   # fastcore's debugging options
-    func(**args)
+OPTION_ALIASES = {'--grad_checkpointing': ['--grad-checkpoint'], '--warmup': ['--warmup-steps', '--warmup_steps']}   # seed projects' names
+
+def command_parser(func:Callable, prog:str|None=None) -> argparse.ArgumentParser:
+    "fastcore's parser of `func`'s signature, where every `--snake_case` option can also be spelled `--snake-case`."
+    parser = anno_parser(getattr(func, '__wrapped__', func), prog=prog)
+    for action in parser._actions:
+        for opt in list(action.option_strings):
+            for alias in ([opt.replace('_', '-')] if '_' in opt else []) + OPTION_ALIASES.get(opt, []):
+                action.option_strings.append(alias)
+                parser._option_string_actions[alias] = action
+    return parser
+
+def run_command(func:Callable, argv:list|None=None, prog:str|None=None):
+    "Run a function as a console script: parse `argv` (default `sys.argv[1:]`), call it and return None (exit status 0); a mistake → one line `prog: error: …` on stderr, exit status 1."
+    prog = prog or Path(sys.argv[0]).name
+    args = vars(command_parser(func, prog).parse_args(argv))
+    quiet = command_parser(func, prog)
+    for action in quiet._actions: action.default = argparse.SUPPRESS
+    given = set(vars(quiet.parse_args(argv)))                         # the options actually on the command line
+    for extra in ('pdb', 'xtra'): args.pop(extra, None)               # fastcore's debugging options
+    token = _GIVEN.set(given)
+    try: func(**args)
+    except (ValueError, OSError, RuntimeError) as e:
+        print(f"{prog}: error: {(str(e).strip().splitlines() or [type(e).__name__])[0]}", file=sys.stderr)
+        raise SystemExit(1) from None
+    finally: _GIVEN.reset(token)
 
 def cli():
-    "Entry point of the `clip_nbdev_train` command."
-    run_command(main)
+    "Entry point of the `clip_nbdev_train` command (and of `python -m clip_nbdev.train`)."
+    run_command(main, prog='clip_nbdev_train')
+
+if __name__ == '__main__' and '__file__' in globals(): cli()           # `python -m clip_nbdev.train …`, not a notebook running this cell
 
 # %% ../nbs/06b_train_loop.ipynb #eb000002
 import clip_nbdev
@@ -534,7 +837,6 @@ def build_emoji_model(out=EMOJI_MODEL_PATH, seed:int=0, threads:int=1, **recipe)
     save_emoji_model(result, out)
     return result
 
-@call_parse
 def emoji_model_main(out:str=str(EMOJI_MODEL_PATH),  # where to write the checkpoint (a .json with history and metrics goes beside it)
                      seed:int=0,                     # seed of the split, the initialisation, the shuffle and the caption draws
                      threads:int=1,                  # torch CPU threads (the packaged metrics were measured with 1)
@@ -546,4 +848,4 @@ def emoji_model_main(out:str=str(EMOJI_MODEL_PATH),  # where to write the checkp
 
 def emoji_model_cli():
     "Entry point of the `clip_nbdev_emoji_model` command."
-    run_command(emoji_model_main)
+    run_command(emoji_model_main, prog='clip_nbdev_emoji_model')
