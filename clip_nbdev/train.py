@@ -34,7 +34,7 @@ __all__ = ['PRECISIONS', 'VAL_METRICS', 'MAX_SKIPPED_FRACTION', 'MIN_STEPS_CHECK
            'decays', 'param_groups', 'make_optimizer', 'warmup_cosine', 'make_scheduler', 'retrieval_ranks',
            'retrieval_metrics', 'rng_states', 'set_rng_states', 'check_plain', 'save_checkpoint', 'load_checkpoint',
            'resolve_precision', 'autocast', 'set_grad_checkpointing', 'embed_records', 'evaluate', 'validate',
-           'TrainingError', 'TrainConfig', 'model_config', 'better', 'Trainer', 'plot_history', 'format_metrics',
+           'TrainingError', 'TrainConfig', 'architecture', 'better', 'Trainer', 'plot_history', 'format_metrics',
            'read_model_json', 'build_model', 'model_from_checkpoint', 'init_distributed', 'train_data', 'split_records',
            'check_out', 'RunLock', 'check_run_folder', 'resume_config', 'train_clip', 'main', 'command_parser',
            'run_command', 'cli', 'keyword_captions', 'emoji_training_records', 'train_emoji', 'emoji_sweep',
@@ -278,8 +278,8 @@ class TrainConfig:
 MAX_SKIPPED_FRACTION, MIN_STEPS_CHECKED = 0.5, 10   # more than half the steps skipped, once 10 have run (or at the end): stop
 BEST_KEYS = ('model', 'model_config', 'config', 'step', 'best', 'history')   # what best.pt keeps
 
-def model_config(model:nn.Module) -> dict|None:
-    "The keyword arguments that rebuild `model` as `CLIP(**model_config(model))` (None if it is not a `CLIP`)."
+def architecture(model:nn.Module) -> dict|None:
+    "The keyword arguments that rebuild `model` as `CLIP(**architecture(model))` (None if it is not a `CLIP`)."
     if not all(hasattr(model, a) for a in ('embed_dim', 'vision_cfg', 'text_cfg')): return None
     plain = lambda cfg: {k: list(v) if isinstance(v, tuple) else v for k, v in cfg.items()}
     return {'embed_dim': model.embed_dim, 'vision_cfg': plain(model.vision_cfg), 'text_cfg': plain(model.text_cfg)}
@@ -399,7 +399,7 @@ class Trainer:
 
     def state_dict(self) -> dict:
         "Everything needed to continue exactly where this run is: tensors and plain types only."
-        return {'model': self.model.state_dict(), 'model_config': model_config(self.model), 'config': asdict(self.cfg),
+        return {'model': self.model.state_dict(), 'model_config': architecture(self.model), 'config': asdict(self.cfg),
                 'optimizer': self.optimizer.state_dict(), 'scheduler': self.scheduler.state_dict(), 'scaler': self.scaler.state_dict(),
                 'step': self.step, 'batch': self.batch, 'skipped': self.skipped, 'skipped_images': self.loader.n_skipped,
                 'best': self.best, 'rng': rng_states(), 'history': self.history}
