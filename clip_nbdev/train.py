@@ -534,7 +534,6 @@ def build_emoji_model(out=EMOJI_MODEL_PATH, seed:int=0, threads:int=1, **recipe)
     save_emoji_model(result, out)
     return result
 
-@call_parse
 def emoji_model_main(out:str=str(EMOJI_MODEL_PATH),  # where to write the checkpoint (a .json with history and metrics goes beside it)
                      seed:int=0,                     # seed of the split, the initialisation, the shuffle and the caption draws
                      threads:int=1,                  # torch CPU threads (the packaged metrics were measured with 1)
@@ -544,6 +543,13 @@ def emoji_model_main(out:str=str(EMOJI_MODEL_PATH),  # where to write the checkp
     print(f"{len(result['history'])} steps in {result['wall_s']:.0f} s ({result['cpu_s']:.0f} CPU-s); wrote {out} "
           f"({Path(out).stat().st_size / 1e6:.1f} MB)\nheld-out concepts:\n{format_metrics(result['metrics'])}")
 
-def emoji_model_cli():
-    "Entry point of the `clip_nbdev_emoji_model` command."
-    run_command(emoji_model_main)
+def emoji_model_cli(argv:list|None=None):
+    "Entry point of the `clip_nbdev_emoji_model` command (plain argparse: a second `call_parse` here would hijack `python train.py`, which torchrun runs)."
+    import argparse
+    p = argparse.ArgumentParser(prog='clip_nbdev_emoji_model', description=emoji_model_main.__doc__)
+    p.add_argument('--out', default=str(EMOJI_MODEL_PATH), help='checkpoint path (default: the packaged clip_nbdev/assets/emoji.pt)')
+    p.add_argument('--seed', type=int, default=0, help='seed (default 0: the packaged model)')
+    p.add_argument('--threads', type=int, default=1, help='torch CPU threads (default 1: as the packaged metrics)')
+    a = p.parse_args(argv)
+    emoji_model_main(a.out, a.seed, a.threads)
+
