@@ -810,18 +810,15 @@ def save_emoji_model(result:dict, path=EMOJI_MODEL_PATH) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     info = {'metrics': result['metrics'], 'config': result['config'], 'wall_s': round(result['wall_s'], 1), 'cpu_s': round(result['cpu_s'], 1),
             'load': round(result['load'], 2), 'threads': result['threads']}
-    save_checkpoint(path, model=fp16_state_dict(model), model_config={'embed_dim': model.embed_dim, 'vision_cfg': dict(model.vision_cfg),
-                    'text_cfg': dict(model.text_cfg)}, **info)
+    save_checkpoint(path, model=fp16_state_dict(model), model_config=architecture(model), **info)
     log = {'curve': result.get('curve', []), 'history': result['history']}
     path.with_suffix('.json').write_text(json.dumps(info | log, indent=1, ensure_ascii=False))
     return path
 
 def load_emoji_model(path=EMOJI_MODEL_PATH) -> tuple:
     "(model, checkpoint): the packaged emoji CLIP in float32, eval mode, read with `weights_only=True`."
-    ckpt = torch.load(path, map_location='cpu', weights_only=True)
-    model = CLIP(**ckpt['model_config'])
-    model.load_state_dict(ckpt['model'])                  # float16 → float32 on the way in
-    return model.eval(), ckpt
+    ckpt = load_checkpoint(path)                          # weights_only=True: tensors and plain values
+    return model_from_checkpoint(ckpt), ckpt              # float16 → float32 on the way in
 
 # %% ../nbs/06b_train_loop.ipynb #eb000043
 def build_emoji_model(out=EMOJI_MODEL_PATH, seed:int=0, threads:int=1, **recipe) -> dict:
