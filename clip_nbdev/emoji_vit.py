@@ -29,7 +29,7 @@ def file_sha(path) -> str:
     "The first 12 hex digits of a file's SHA-256: which text tower a ViT was trained against."
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
 
-def locked_text_clip(vision_cfg:dict=EMOJI_VIT_CFG,       # `VisionTransformer` arguments of the new image tower
+def locked_text_clip(vision_cfg:dict=EMOJI_VIT_CFG,       # VisionTransformer arguments of the new image tower
                      text_from=EMOJI_MODEL_PATH,          # the checkpoint whose text tower is copied and frozen
                     ) -> CLIP:
     "A CLIP with a fresh ViT image tower and the text tower (and temperature) of `text_from`, the text weights frozen."

@@ -214,9 +214,9 @@ def _check_accum(images, texts, accum_steps):
 def grad_cache_backward(forward,          # (images, texts) → (image_features, text_features, logit_scale), e.g. a CLIP
                         images:torch.Tensor, # (B, 3, R, R) the whole batch
                         texts:torch.Tensor,  # (B, L) its token ids
-                        loss_fn,          # (image_features, text_features, logit_scale) → loss, e.g. `ClipLoss()`
+                        loss_fn,          # (image_features, text_features, logit_scale) → loss, e.g. ClipLoss()
                         accum_steps:int,  # K: micro-batches of about B/K pairs; activations are kept for one at a time
-                        no_sync=None,     # context-manager factory for all micro-batches but the last (DDP: `model.no_sync`)
+                        no_sync=None,     # context-manager factory for all micro-batches but the last (DDP: model.no_sync)
                        ) -> torch.Tensor:
     "Back-propagate the loss of the whole batch, computed K micro-batches at a time by gradient caching; returns the loss."
     _check_accum(images, texts, accum_steps)

@@ -68,8 +68,8 @@ def build_image_tower(embed_dim:int, vision_cfg:dict) -> nn.Module:
 class CLIP(TextTransformer):
     "CLIP: OpenAI's text tower at the top level (it *is* a `TextTransformer`), an image tower `visual`, and the learned `logit_scale`."
     def __init__(self, embed_dim:int,  # E: size of the joint image-text embedding
-                 vision_cfg:dict,     # image tower arguments without `output_dim` (`tower` names the kind: see `IMAGE_TOWERS`)
-                 text_cfg:dict,       # `TextTransformer` arguments, without `output_dim`
+                 vision_cfg:dict,     # image tower arguments without output_dim (tower names the kind: see IMAGE_TOWERS)
+                 text_cfg:dict,       # TextTransformer arguments, without output_dim
                 ):
         if isinstance(embed_dim, bool) or not isinstance(embed_dim, int) or embed_dim < 1:
             raise ValueError(f"expected embed_dim to be a positive int, got {embed_dim!r}")
@@ -250,8 +250,8 @@ def infer_config(sd:dict) -> dict:
                      "from_openai_state_dict(sd, model_config='RN-tiny' | 'config.json' | dict(embed_dim=..., vision_cfg=..., text_cfg=...))")
 
 # %% ../nbs/05_infonce_model.ipynb #5ee54544
-def from_openai_state_dict(sd:dict|str|Path|nn.Module, # a state dict, a model, or a file (TorchScript archive or `torch.save`d dict)
-                           model_config:str|Path|dict|None=None,  # the architecture (see `model_config_from`); None: one of OpenAI's
+def from_openai_state_dict(sd:dict|str|Path|nn.Module, # a state dict, a model, or a file (TorchScript archive or torch.saved dict)
+                           model_config:str|Path|dict|None=None,  # the architecture (see model_config_from); None: one of OpenAI's
                           ) -> CLIP:
     "A float32 `CLIP` in eval mode, the architecture given or recognised from `sd`'s shapes, the weights loaded strictly."
     if isinstance(sd, (str, Path)): sd = load_state_dict_file(sd)

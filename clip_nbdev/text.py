@@ -238,7 +238,7 @@ CHAR_VOCAB_SIZE = 256 + 2                                       # every byte, th
 
 class CharTokenizer(Tokenizer):
     "Character-level baseline: one id per UTF-8 byte of the cleaned text (one per character in ASCII), 256 = start, 257 = end."
-    def __init__(self, context_length:int=77):                  # default length of `tokenize`'s rows
+    def __init__(self, context_length:int=77):                  # default length of tokenize's rows
         self.sot_token_id, self.eot_token_id = 256, 257
         self.vocab_size, self.context_length = CHAR_VOCAB_SIZE, context_length
 

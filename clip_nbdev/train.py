@@ -292,7 +292,7 @@ def better(metric:str, new:float, old:float|None) -> bool:
 class Trainer:
     "Train a CLIP on one process or several (DDP): AdamW, warm-up + cosine, clipping, temperature clamp, AMP, validation, exact resume."
     def __init__(self, cfg:TrainConfig, model:nn.Module,
-                 train_records:list,            # records of the training split, or a ready `ClipLoader` (e.g. a `ShardLoader`)
+                 train_records:list,            # records of the training split, or a ready ClipLoader (e.g. a ShardLoader)
                  tokenizer:Callable,            # list of texts → LongTensor (n, context_length)
                  image_size:int,                # side of the images the model takes
                  device=None, rank:int=0, world_size:int=1, progress:bool=True,
@@ -590,11 +590,11 @@ def resume_config(saved:TrainConfig, cfg:TrainConfig|None, given:set|None, folde
     return TrainConfig(**(asdict(saved) | changes))
 
 # %% ../nbs/06b_train_loop.ipynb #d2c4e6f8
-def train_clip(cfg:TrainConfig|None=None,    # the run's settings (when resuming: only those a resume may change, see `resume_config`)
+def train_clip(cfg:TrainConfig|None=None,    # the run's settings (when resuming: only those a resume may change, see resume_config)
                resume:str|None=None,         # a checkpoint to continue from
                max_steps:int|None=None,      # stop after this many steps in all (the schedule still spans all epochs)
                device=None, progress:bool=True, verbose:bool=True,
-               overwrite:bool=False,         # replace the run already in `cfg.out`
+               overwrite:bool=False,         # replace the run already in cfg.out
                given:set|None=None,          # names of the options the user set (default: those not at their defaults)
               ) -> dict:
     "Train (or resume) a CLIP; rank 0 writes last.pt, best.pt, history.json, loss.png and metrics.json to `cfg.out`."
@@ -781,7 +781,7 @@ def train_emoji(tower:str='RN', image_size:int|None=None, text_width:int|None=No
             'wall_s': wall, 'cpu_s': cpu, 'load': os.getloadavg()[0], 'threads': torch.get_num_threads()}
 
 # %% ../nbs/06b_train_loop.ipynb #eb000012
-def emoji_sweep(runs:list,       # dicts of `train_emoji` arguments, each with a 'name'
+def emoji_sweep(runs:list,       # dicts of train_emoji arguments, each with a 'name'
                 path,            # JSON file the results are appended to (runs already in it are skipped)
                 threads:int=2) -> list:
     "Train every run of a comparison, appending its settings, times and held-out metrics to `path` as it finishes."

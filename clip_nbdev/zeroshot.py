@@ -377,8 +377,8 @@ def assets_dir() -> Path:
     "The folder of the files shipped with clip_nbdev (`clip_nbdev/assets`)."
     return Path(clip_nbdev.__file__).parent / 'assets'
 
-def resolve_checkpoint(checkpoint,  # a path, or a name in `PACKAGED_MODELS` ('emoji')
-                       assets=None, # where packaged models live (default: `assets_dir()`)
+def resolve_checkpoint(checkpoint,  # a path, or a name in PACKAGED_MODELS ('emoji')
+                       assets=None, # where packaged models live (default: assets_dir())
                       ) -> Path:
     "The file `checkpoint` names: an existing path as it is, else a packaged model's file."
     path = Path(checkpoint)
