@@ -352,7 +352,7 @@ def load_records(source,                  # 'shapes', 'emoji', a path, or a `dat
     return [r for r in records if split is None or r.split == split]
 
 # %% ../nbs/06_train_flickr.ipynb #em000002
-import argparse, hashlib, os, xml.etree.ElementTree as ET
+import argparse, hashlib, os, shutil, tempfile, xml.etree.ElementTree as ET
 from PIL import ImageFont, features
 
 # %% ../nbs/06_train_flickr.ipynb #em000004
@@ -469,15 +469,20 @@ def build_emoji_images(image_size:int=64, font=None, emoji_test=None, cache_dir=
     version, emojis = read_emoji_test(files['emoji_test'])
     folder = Path(cache_dir or emoji_cache_dir())/f"{files['font'].stem.replace(' ', '_')}-{_sha(files['font'])}-u{version}-{image_size}px"
     if (folder/'index.json').exists(): return folder
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=folder.name + '.', dir=folder.parent))  # drawn privately, moved into place whole
     font, drawn, blank = load_emoji_font(files['font']), [], []
     for e in emojis:
         im = draw_emoji(e['emoji'], font, image_size)
         if im is None: blank.append(e['name']); continue
-        im.save(folder/emoji_file_name(e['emoji']))
+        im.save(tmp/emoji_file_name(e['emoji']))
         drawn.append(e['emoji'])
     index = {'font': str(files['font']), 'unicode_version': version, 'image_size': image_size, 'drawn': drawn, 'blank': blank}
-    (folder/'index.json.tmp').write_text(json.dumps(index, ensure_ascii=False)); os.replace(folder/'index.json.tmp', folder/'index.json')
+    (tmp/'index.json').write_text(json.dumps(index, ensure_ascii=False))
+    if folder.exists() and not (folder/'index.json').exists(): shutil.rmtree(folder, ignore_errors=True)  # an interrupted build
+    try: os.replace(tmp, folder)                        # atomic: readers see no folder or a complete one
+    except OSError: shutil.rmtree(tmp, ignore_errors=True)   # another process finished first: its folder is as good
+    if not (folder/'index.json').exists(): raise RuntimeError(f"could not write the emoji cache {folder}")
     if verbose: print(f"drew {len(drawn)} emoji at {image_size} px into {folder}" + (f"; {len(blank)} came out blank: {', '.join(blank)}" if blank else ''))
     return folder
 
