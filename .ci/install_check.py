@@ -1,6 +1,6 @@
 """Does each chapter's Colab install cell install what the chapter imports?
 
-For every chapter (nbs/NN*.ipynb) this reads the `! [ -e /content ] && pip install …` lines of its install cell, replaces the
+For every chapter (nbs/NN*.ipynb and the appendices nbs/A*.ipynb) this reads the `! [ -e /content ] && pip install …` lines of its install cell, replaces the
 git URL with this checkout, and runs them in a fresh virtual environment that holds only torch/torchvision first (Colab
 ships those; here they come from the local wheels). Then, in that environment and outside the repository, it imports every
 module the chapter's executed cells import (every `import`/`from … import` outside `#| eval: false` cells). A failure names
@@ -72,7 +72,7 @@ def main():
     if '--root' in args: args.remove('--root')
     cfg = ConfigParser(delimiters=['=']); cfg.read(root/'settings.ini'); cfg = cfg['DEFAULT']
     git_url = cfg['git_url']
-    chapters = sorted(p for p in (root/cfg.get('nbs_path', 'nbs')).glob('[0-9]*.ipynb') if not args or any(a in p.name for a in args))
+    chapters = sorted(p for p in (root/cfg.get('nbs_path', 'nbs')).glob('[0-9A-Z]*.ipynb') if not args or any(a in p.name for a in args))
     t0, failures = time.time(), []
     with tempfile.TemporaryDirectory(prefix='clip_nbdev_install_') as tmp:
         tmp = Path(tmp)

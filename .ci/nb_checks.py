@@ -68,10 +68,10 @@ class Checks:
         numbers = {}
         for h, text in entries:
             if h == self.cfg.get('readme_nb', 'index.ipynb'): continue
-            m = re.match(r'^(Appendix(?: (\d\d[a-z]?))?|(\d\d[a-z]?)) · \S', text or '')
+            m = re.match(r'^(Appendix(?: ([A-Z]\d+|\d\d[a-z]?))?|(\d\d[a-z]?)) · \S', text or '')
             if not m: self.fail(h, f"sidebar label {text!r} does not start with a chapter number ('05a · ') or 'Appendix'"); continue
             num = m.group(2) or m.group(3)
-            file_num = re.match(r'^(\d+[a-z]?)_', h)
+            file_num = re.match(r'^(\d+[a-z]?|[A-Z]\d+)_', h)
             if num and file_num and not num.startswith(file_num.group(1)):
                 self.fail(h, f'sidebar number {num} does not match the file name')
             if num and num in numbers: self.fail(h, f'sidebar number {num} is also used for {numbers[num]}: numbers must be unambiguous')
@@ -149,7 +149,7 @@ class Checks:
     def install(self):
         want = f'pip install -q "clip_nbdev[nb] @ git+{self.git_url}.git"'
         for name, nb in self.nbs.items():
-            if not re.match(r'\d', name): continue
+            if not re.match(r'\d|[A-Z]\d', name): continue
             cells = nb['cells']
             inst = [c for c in cells if c['cell_type'] == 'code' and '[ -e /content ]' in src(c)]
             if len(inst) != 1: self.fail(name, f'expected one Colab install cell (`! [ -e /content ] && pip install …`), found {len(inst)}'); continue

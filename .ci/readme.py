@@ -25,7 +25,7 @@ def render(nb_path, doc_url):
     for c in nb.cells:
         src = c.source
         if c.cell_type == 'markdown':
-            out.append(re.sub(r'\]\((\d\d[a-z]?_\w+)\.ipynb(#[^)]*)?\)', page, src))
+            out.append(re.sub(r'\]\(((?:\d\d[a-z]?|[A-Z]\d+)_\w+)\.ipynb(#[^)]*)?\)', page, src))
         elif c.cell_type == 'code':
             if re.search(r'^#\|\s*(hide|export)', src, re.M): continue
             if not re.search(r'^#\|\s*echo:\s*false', src, re.M): out.append(f"``` python\n{src}\n```")

@@ -19,12 +19,13 @@ from .patches import clip_transform, show_image
 __all__ = ['SHAPE_COLOURS', 'SHAPE_NAMES', 'SHAPE_SIZES', 'SHAPE_POSITIONS', 'HELD_OUT_COMBOS', 'SHAPE_TEMPLATES',
            'SHAPES_SPLITS', 'FLICKR30K_SPLITS', 'KAGGLE_HEADER', 'HF_FLICKR_COLUMNS', 'CAPTION_FILES', 'SOURCES',
            'EMOJI_APT', 'EMOJI_FONTS', 'EMOJI_TEST_FILES', 'CLDR_DIRS', 'EMOJI_SPLITS', 'Record', 'ArrowImage',
-           'to_rgb', 'load_image', 'render_shape', 'shape_captions', 'shapes_records', 'show_records',
-           'read_results_csv', 'read_karpathy_json', 'assign_splits', 'read_flickr_kaggle', 'read_hf_flickr',
-           'read_caption_folder', 'load_records', 'emoji_files', 'read_emoji_test', 'read_cldr_annotations',
-           'emoji_concept', 'load_emoji_font', 'draw_emoji', 'emoji_cache_dir', 'emoji_file_name', 'build_emoji_images',
-           'EmojiRecord', 'emoji_captions', 'emoji_records', 'write_emoji_images', 'emoji_cli', 'ImageRecords',
-           'PairDataset', 'EvalImages', 'caption_table', 'collate_skip', 'ResumableSampler', 'ClipLoader']
+           'to_rgb', 'load_image', 'render_shape', 'shape_captions', 'shapes_records', 'show_records', 'existing_path',
+           'read_json_file', 'read_results_csv', 'read_karpathy_json', 'assign_splits', 'read_flickr_kaggle',
+           'read_hf_flickr', 'read_caption_folder', 'load_records', 'emoji_files', 'read_emoji_test',
+           'read_cldr_annotations', 'emoji_concept', 'load_emoji_font', 'draw_emoji', 'emoji_cache_dir',
+           'emoji_file_name', 'build_emoji_images', 'EmojiRecord', 'emoji_captions', 'emoji_records',
+           'write_emoji_images', 'emoji_cli', 'ImageRecords', 'PairDataset', 'EvalImages', 'caption_table',
+           'collate_skip', 'ResumableSampler', 'ClipLoader']
 
 # %% ../nbs/06_train_flickr.ipynb #d5058d1c
 @dataclass
@@ -148,7 +149,7 @@ def show_records(records:list, n:int=8, ncols:int=4, width:float=10, title:str|N
 FLICKR30K_SPLITS = {'train': 29000, 'val': 1014, 'test': 1000}   # Karpathy's split of the 31,014 images
 KAGGLE_HEADER = 'image_name| comment_number| comment'
 
-def _existing(path, expected:str) -> Path:
+def existing_path(path, expected:str) -> Path:
     "`path` as a Path, or a FileNotFoundError that names it and the format expected there."
     path = Path(path).expanduser()
     if not path.exists(): raise FileNotFoundError(f"{path} does not exist; expected {expected}")
@@ -158,14 +159,15 @@ def _read_text(path:Path, expected:str) -> str:
     try: return path.read_text(encoding='utf-8')
     except (UnicodeDecodeError, IsADirectoryError) as e: raise ValueError(f"{path}: expected {expected}, got a file that is not UTF-8 text ({e})") from None
 
-def _read_json(path:Path, expected:str):
+def read_json_file(path:Path, expected:str):
+    "The JSON in `path`, or a ValueError naming the file and the `expected` format when it is not UTF-8 JSON."
     try: return json.loads(_read_text(path, expected))
     except json.JSONDecodeError as e: raise ValueError(f"{path}: expected {expected}, got invalid JSON ({e})") from None
 
 def read_results_csv(path) -> dict:
     "Kaggle's Flickr30k `results.csv` → {filename: [captions]}; repairs rows missing their second '|' and skips unreadable ones, with a warning that counts them."
     expected = f"a Kaggle Flickr30k results.csv with the header '{KAGGLE_HEADER}'"
-    path = _existing(path, expected)
+    path = existing_path(path, expected)
     lines = _read_text(path, expected).splitlines()
     if not lines or [c.strip() for c in lines[0].split('|')] != [c.strip() for c in KAGGLE_HEADER.split('|')]:
         raise ValueError(f"{path}: expected {expected}, got first line {(lines or [''])[0][:80]!r}")
@@ -184,7 +186,7 @@ def read_results_csv(path) -> dict:
 def read_karpathy_json(path) -> dict:
     "Karpathy's split file (`dataset_flickr30k.json`) → {filename: (split, [raw captions])}; 'restval' counts as 'train'."
     expected = 'a Karpathy split JSON {"images": [{"filename", "split", "sentences": [{"raw"}]}]}'
-    data = _read_json(_existing(path, expected), expected)
+    data = read_json_file(existing_path(path, expected), expected)
     try: return {im['filename']: ('train' if im['split'] == 'restval' else im['split'], [s['raw'] for s in im['sentences']])
                  for im in data['images']}
     except (KeyError, TypeError) as e: raise ValueError(f"{path}: expected {expected}, missing {e}") from None
@@ -198,7 +200,7 @@ def assign_splits(names, val:float=FLICKR30K_SPLITS['val'] / 31014, test:float=F
     return {name: 'test' if k < n_test else 'val' if k < n_test + n_val else 'train' for k, name in enumerate(order)}
 
 def _images_folder(root:Path, images) -> Path:
-    if images is not None: return _existing(images, 'a folder of images')
+    if images is not None: return existing_path(images, 'a folder of images')
     return root/'flickr30k_images' if (root/'flickr30k_images').is_dir() else root
 
 def read_flickr_kaggle(root,                     # the folder holding results.csv (or the csv itself)
@@ -207,7 +209,7 @@ def read_flickr_kaggle(root,                     # the folder holding results.cs
                        seed:int=0,               # for the fallback split when there is no Karpathy file
                       ) -> list:
     "Records from Kaggle's Flickr30k folder (results.csv + images), split by Karpathy's JSON when available."
-    root = _existing(root, 'a Kaggle Flickr30k folder with results.csv')
+    root = existing_path(root, 'a Kaggle Flickr30k folder with results.csv')
     csv, root = (root, root.parent) if root.is_file() else (root/'results.csv', root)
     captions = read_results_csv(csv)
     karpathy_json = karpathy_json or (root/'dataset_flickr30k.json' if (root/'dataset_flickr30k.json').exists() else None)
@@ -253,8 +255,8 @@ def read_hf_flickr(source) -> list:
     if _is_hf_dataset(source): return _table_records(source.with_format('arrow')[:], 'train', 'Dataset')
     expected = f"parquet file(s) or a `save_to_disk` folder of nlphuji/flickr30k (columns {list(HF_FLICKR_COLUMNS)})"
     if isinstance(source, (list, tuple)):
-        return _table_records(_read_parquet([_existing(f, expected) for f in source]), 'train', str(source[0]))
-    path = _existing(source, expected)
+        return _table_records(_read_parquet([existing_path(f, expected) for f in source]), 'train', str(source[0]))
+    path = existing_path(source, expected)
     if path.is_dir() and ((path/'dataset_dict.json').exists() or (path/'state.json').exists()):
         try: from datasets import load_from_disk
         except ImportError: raise ImportError(f"{path} was written by `datasets.save_to_disk`; reading it needs: pip install datasets") from None
@@ -281,7 +283,7 @@ def _caption_lines(file:Path) -> list:
 
 def _caption_json(file:Path) -> list:
     "(image, caption) pairs of a JSON list of {'image', 'caption'} objects; a `ValueError` names the file and entry of a bad one."
-    data = _read_json(file, _CAPTIONS_EXPECTED)
+    data = read_json_file(file, _CAPTIONS_EXPECTED)
     if not isinstance(data, list): raise ValueError(f'{file}: expected a JSON list of {{"image", "caption"}} objects, got a {type(data).__name__}')
     pairs = []
     for i, d in enumerate(data):
@@ -302,7 +304,7 @@ def _caption_file(root:Path) -> Path:
 
 def _image_folder(file:Path, images) -> Path:
     "Where relative image names resolve: `images` if given, else an `images/` folder beside the caption file, else its folder."
-    if images is not None: return _existing(images, 'a folder of images (image_root)')
+    if images is not None: return existing_path(images, 'a folder of images (image_root)')
     return file.parent/'images' if (file.parent/'images').is_dir() else file.parent
 
 def read_caption_folder(root,                 # the folder (or the captions file itself, under any name)
@@ -312,7 +314,7 @@ def read_caption_folder(root,                 # the folder (or the captions file
                         seed:int=0,           # seed of the split
                        ) -> list:
     "Records from a caption file ('filename<TAB>caption' lines, or a JSON list of {'image', 'caption'}) and its images."
-    file = _caption_file(_existing(root, _CAPTIONS_EXPECTED))
+    file = _caption_file(existing_path(root, _CAPTIONS_EXPECTED))
     pairs = _caption_json(file) if file.suffix.lower() == '.json' else _caption_lines(file)
     captions = {}
     for name, caption in pairs: captions.setdefault(name, []).append(caption)
@@ -341,7 +343,7 @@ def load_records(source,                  # 'shapes', 'emoji', a path, or a `dat
     elif isinstance(source, str) and source == 'emoji': records = emoji_records(split, **kwargs)   # see "Emoji" below
     elif _is_hf_dataset(source) or _is_hf_dataset_dict(source): records = read_hf_flickr(source)
     else:
-        path = _existing(source, SOURCES)
+        path = existing_path(source, SOURCES)
         has = lambda *names: any((path/n).exists() for n in names)
         if path.suffix == '.parquet' or (path.is_dir() and (has('dataset_dict.json', 'state.json') or any(path.rglob('*.parquet')))):
             records = read_hf_flickr(path)

@@ -11,13 +11,13 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['ACT_LAYERS', 'IMAGE_TOWERS', 'MODEL_CONFIGS', 'OPENAI_ARCHITECTURES', 'CLIP_KEYS', 'build_image_tower', 'CLIP',
-           'model_config', 'create_model', 'ResNetTower', 'checked_model_config', 'model_config_from',
-           'load_state_dict_file', 'infer_config', 'from_openai_state_dict']
+__all__ = ['ACT_LAYERS', 'IMAGE_TOWERS', 'MODEL_CONFIGS', 'OPENAI_ARCHITECTURES', 'CLIP_KEYS', 'OPENAI_EXTRA_KEYS',
+           'build_image_tower', 'CLIP', 'model_config', 'create_model', 'ResNetTower', 'checked_model_config',
+           'model_config_from', 'load_state_dict_file', 'infer_config', 'from_openai_state_dict']
 
 # %% ../nbs/05_infonce_model.ipynb #938b7630
 from .resnet import BasicBlock, ModifiedResNet, ResNet
-from .vit import VisionTransformer, _config_key
+from .vit import VisionTransformer, config_key
 from .attention import QuickGELU
 from .text import TextTransformer
 from .loss import LOGIT_SCALE_INIT
@@ -145,10 +145,10 @@ OPENAI_ARCHITECTURES = ('RN50', 'RN101', 'RN50x4', 'RN50x16', 'RN50x64', 'ViT-B-
 
 def model_config(name:str) -> dict:
     "The `CLIP` arguments of a named preset, in plain types; names are normalised as chapter 03's (`ViT-B/32` = `vit-b-32-quickgelu`)."
-    table = {_config_key(k): v for k, v in MODEL_CONFIGS.items()}
-    if not isinstance(name, str) or _config_key(name) not in table:
+    table = {config_key(k): v for k, v in MODEL_CONFIGS.items()}
+    if not isinstance(name, str) or config_key(name) not in table:
         raise ValueError(f"unknown model {name!r}; expected one of {list(MODEL_CONFIGS)}")
-    cfg = table[_config_key(name)]
+    cfg = table[config_key(name)]
     return dict(embed_dim=cfg['embed_dim'], vision_cfg=_plain_cfg(cfg['vision_cfg'], 'vision_cfg'),
                 text_cfg=_plain_cfg(cfg['text_cfg'], 'text_cfg'))
 
@@ -194,11 +194,11 @@ def model_config_from(spec:str|Path|dict) -> dict:
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise ValueError(f"{path}: expected a JSON object with the keys {list(CLIP_KEYS)}, got unreadable JSON ({e})") from None
         return checked_model_config(cfg, str(path))
-    if isinstance(spec, str) and _config_key(spec) in {_config_key(k) for k in MODEL_CONFIGS}: return model_config(spec)
+    if isinstance(spec, str) and config_key(spec) in {config_key(k) for k in MODEL_CONFIGS}: return model_config(spec)
     raise ValueError(f"expected a preset name from {list(MODEL_CONFIGS)} or the path of a JSON file (ending .json), got {str(spec)!r}")
 
 # %% ../nbs/05_infonce_model.ipynb #252b5090
-_NOT_WEIGHTS = ('input_resolution', 'context_length', 'vocab_size', 'attn_mask')  # in OpenAI's archives; not parameters
+OPENAI_EXTRA_KEYS = ('input_resolution', 'context_length', 'vocab_size', 'attn_mask')  # in OpenAI's archives; not parameters
 
 def load_state_dict_file(path:str|Path) -> dict:
     "Tensors from a TorchScript archive (OpenAI's released `.pt` files) or from a `torch.save`d state dict."
@@ -256,7 +256,7 @@ def from_openai_state_dict(sd:dict|str|Path|nn.Module, # a state dict, a model, 
     "A float32 `CLIP` in eval mode, the architecture given or recognised from `sd`'s shapes, the weights loaded strictly."
     if isinstance(sd, (str, Path)): sd = load_state_dict_file(sd)
     if isinstance(sd, nn.Module): sd = sd.state_dict()
-    sd = {k: v for k, v in sd.items() if k not in _NOT_WEIGHTS}
+    sd = {k: v for k, v in sd.items() if k not in OPENAI_EXTRA_KEYS}
     model = CLIP(**(infer_config(sd) if model_config is None else model_config_from(model_config)))
     model.load_state_dict(sd, strict=True)                     # float16 weights are cast to float32 on the way in
     return model.eval()

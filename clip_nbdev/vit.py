@@ -15,8 +15,8 @@ from .patches import *
 from .attention import *
 
 # %% auto #0
-__all__ = ['VIT_CONFIGS', 'VisionTransformer', 'ViTConfig', 'vit_config', 'create_vit', 'resize_pos_embed', 'attention_rollout',
-           'cls_attention_map', 'show_attention']
+__all__ = ['VIT_CONFIGS', 'VisionTransformer', 'ViTConfig', 'config_key', 'vit_config', 'create_vit', 'resize_pos_embed',
+           'attention_rollout', 'cls_attention_map', 'show_attention']
 
 # %% ../nbs/03_vit.ipynb #bf6d6511
 class VisionTransformer(nn.Module):
@@ -115,16 +115,16 @@ VIT_CONFIGS = {
     'vit-nano':       ViTConfig(32, 4, 64, 2, 4, 64),
 }
 
-def _config_key(name:str) -> str:
+def config_key(name:str) -> str:
     "'ViT-L/14@336px', 'ViT-L-14-336', 'vit_l_14_336-quickgelu' → 'vit-l-14-336'."
     return re.sub(r'[^a-z0-9]+', '-', name.lower()).removesuffix('-quickgelu').removesuffix('px')
 
 def vit_config(name:str) -> ViTConfig:
     "The named `ViTConfig`; OpenAI's (`ViT-B/32`) and open_clip's (`ViT-B-32`) spellings both work."
-    table = {_config_key(k): v for k, v in VIT_CONFIGS.items()}
-    if _config_key(name) not in table:
+    table = {config_key(k): v for k, v in VIT_CONFIGS.items()}
+    if config_key(name) not in table:
         raise ValueError(f"unknown ViT configuration {name!r}; expected one of {list(VIT_CONFIGS)}")
-    return table[_config_key(name)]
+    return table[config_key(name)]
 
 def create_vit(name:str, **overrides) -> VisionTransformer:
     "Build the named `VisionTransformer`; keyword arguments override the configuration (e.g. `output_dim=4`, `interpolate_pos=True`)."

@@ -18,8 +18,8 @@ from tqdm.auto import tqdm
 from .patches import check_images, clip_transform, pick_device, show_image
 from .text import tokenize
 import clip_nbdev
-from .model import CLIP, _NOT_WEIGHTS, from_openai_state_dict
-from .vit import _config_key
+from .model import CLIP, OPENAI_EXTRA_KEYS, from_openai_state_dict
+from .vit import config_key
 from .data import load_image
 from .train import build_model
 
@@ -229,7 +229,7 @@ def openai_to_hf_state_dict(sd:dict) -> dict:
                          f"ResNet image tower; got keys starting {list(sd)[:3]}")
     out = {}
     for k, v in sd.items():
-        if k in _NOT_WEIGHTS: continue
+        if k in OPENAI_EXTRA_KEYS: continue
         if k in _HF_RENAMES: out[_HF_RENAMES[k]] = v
         elif k in _HF_TRANSPOSED: out[_HF_TRANSPOSED[k]] = v.T.contiguous()                  # (width, E) → (E, width)
         else:
@@ -355,7 +355,7 @@ def download(url:str, root=None, progress:bool=True) -> Path:
 
 def _openai_name(name) -> str|None:
     "The `OPENAI_MODELS` key `name` spells ('ViT-B/32', 'vit-b-32', 'ViT-L-14-336'...), or None."
-    return {_config_key(k): k for k in OPENAI_MODELS}.get(_config_key(str(name)))
+    return {config_key(k): k for k in OPENAI_MODELS}.get(config_key(str(name)))
 
 def load_openai(name_or_path,      # a name in `OPENAI_MODELS` (any spelling), or the path of an OpenAI CLIP file
                 device=None,       # where the model goes (default: pick_device())
