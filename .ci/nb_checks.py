@@ -68,8 +68,8 @@ class Checks:
         numbers = {}
         for h, text in entries:
             if h == self.cfg.get('readme_nb', 'index.ipynb'): continue
-            m = re.match(r'^(Appendix(?: ([A-Z]\d+|\d\d[a-z]?))?|(\d\d[a-z]?)) · \S', text or '')
-            if not m: self.fail(h, f"sidebar label {text!r} does not start with a chapter number ('05a · ') or 'Appendix'"); continue
+            m = re.match(r'^(Prologue|Appendix(?: ([A-Z]\d+|\d\d[a-z]?))?|(\d\d[a-z]?)) · \S', text or '')
+            if not m: self.fail(h, f"sidebar label {text!r} does not start with a chapter number ('05a · '), 'Prologue' or 'Appendix'"); continue
             num = m.group(2) or m.group(3)
             file_num = re.match(r'^(\d+[a-z]?|[A-Z]\d+)_', h)
             if num and file_num and not num.startswith(file_num.group(1)):
