@@ -11,6 +11,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.utils.checkpoint import checkpoint
 from einops import rearrange
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['attention_with_weights', 'causal_mask', 'MultiheadAttention', 'QuickGELU', 'LayerNorm', 'ResidualAttentionBlock',
@@ -51,58 +52,11 @@ class MultiheadAttention(nn.Module):
         super().__init__()
         if d_model % n_head: raise ValueError(f"d_model ({d_model}) must be divisible by n_head ({n_head})")
         self.d_model, self.n_head = d_model, n_head
-        self.in_proj_weight = nn.Parameter(torch.empty(3 * d_model, d_model))
+        self.in_proj_weight = nn.Parameter(torch.empty(3 * d_model, d_model))   # q rows, k rows, v rows
         self.in_proj_bias = nn.Parameter(torch.zeros(3 * d_model))
         self.out_proj = nn.Linear(d_model, d_model)
         nn.init.xavier_uniform_(self.in_proj_weight)          # PyTorch's default for nn.MultiheadAttention
         nn.init.zeros_(self.out_proj.bias)
-
-    def forward(self, x:torch.Tensor,                    # (B, L, D), or (N, D) tokens packed by `packing`
-                attn_mask:torch.Tensor|None=None,        # additive float or bool mask, (L, L), (B, L, L) or (B, heads, L, L)
-                need_weights:bool=False,                 # also return the attention weights (B, heads, L, L)
-                is_causal:bool=False,                    # position i attends to positions ≤ i, without a mask tensor
-                packing:Packing|None=None,               # where the rows of a packed `x` sit in a (B, L) batch
-                rows:torch.Tensor|None=None,             # (B,): compute the output only at position rows[b] of each sequence
-               ):
-        "Self-attention over `x` → (output shaped like `x`, or (B, D) with `rows`; weights if `need_weights` else None)."
-        b, l = self._check_input(x, attn_mask, is_causal, packing)
-        d, h = self.d_model, self.n_head
-        mask = _check_mask(attn_mask, b, h, l)
-        if mask is not None and mask.is_floating_point(): mask = mask.to(x.dtype)
-        if rows is None:
-            qkv = F.linear(x, self.in_proj_weight, self.in_proj_bias)                       # (B, L, 3D) or (N, 3D)
-            if packing is not None: qkv = packing.unpack(qkv)                               # (B, L, 3D), zeros at padding
-            q, k, v = rearrange(qkv, 'b l (three h d) -> three b h l d', three=3, h=h)      # 3 × (B, H, L, D/H)
-        else:
-            w, bias = self.in_proj_weight, self.in_proj_bias
-            q = F.linear(select_rows(x, rows, packing), w[:d], bias[:d])                    # (B, D): the queries we need
-            q = rearrange(q, 'b (h d) -> b h 1 d', h=h)                                     # (B, H, 1, D/H)
-            kv = F.linear(x, w[d:], bias[d:])                                               # (B, L, 2D) or (N, 2D): every key, value
-            if packing is not None: kv = packing.unpack(kv)                                 # (B, L, 2D)
-            k, v = rearrange(kv, 'b l (two h d) -> two b h l d', two=2, h=h)                # 2 × (B, H, L, D/H)
-            if is_causal: mask = (torch.arange(l, device=x.device) <= rows[:, None])[:, None, None]  # (B, 1, 1, L): keys ≤ rows[b]
-            is_causal = False
-        if need_weights:
-            if is_causal: mask = causal_mask(l, x.device, x.dtype)                          # (L, L)
-            out, weights = attention_with_weights(q, k, v, mask)                            # (B, H, L', D/H), (B, H, L', L)
-        else:
-            out, weights = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=is_causal), None  # (B, H, L', D/H)
-        out = rearrange(out, 'b h l d -> b l (h d)')                                        # (B, L', D); L' = 1 with `rows`
-        if rows is not None: out = out[:, 0]                                                # (B, D)
-        elif packing is not None: out = packing.pack(out)                                   # (N, D)
-        return self.out_proj(out), weights                                                  # like x, or (B, D)
-
-    def _check_input(self, x, attn_mask, is_causal, packing) -> tuple[int, int]:
-        "Raise a `ValueError` for inconsistent arguments; return the padded batch shape (B, L)."
-        if packing is None and (x.ndim != 3 or x.shape[-1] != self.d_model):
-            raise ValueError(f"expected input of shape (B, L, {self.d_model}), got {tuple(x.shape)}")
-        if packing is not None and (x.ndim != 2 or x.shape != (packing.num_tokens, self.d_model)):
-            raise ValueError(f"expected packed input of shape ({packing.num_tokens}, {self.d_model}), got {tuple(x.shape)}")
-        if attn_mask is not None and (is_causal or packing is not None):
-            raise ValueError("expected either attn_mask or is_causal/packing, got both")
-        if packing is not None and not is_causal:
-            raise ValueError("packed sequences need is_causal=True (then no token ever reads the padding)")
-        return (packing.batch, packing.length) if packing is not None else tuple(x.shape[:2])
 
 # %% ../nbs/01_attention.ipynb #a2249cbd
 class QuickGELU(nn.Module):
@@ -120,6 +74,7 @@ class LayerNorm(nn.LayerNorm):
         return F.layer_norm(x.float(), self.normalized_shape, w.float() if w is not None else None,
                             b.float() if b is not None else None, self.eps).to(x.dtype)
 
+# %% ../nbs/01_attention.ipynb #attn-blk1
 class ResidualAttentionBlock(nn.Module):
     "Pre-LayerNorm transformer block: x + attn(ln_1(x)), then x + mlp(ln_2(x)); OpenAI's parameter names."
     def __init__(self, d_model:int, n_head:int, mlp_ratio:float=4.0, act_layer:type=QuickGELU):
@@ -131,19 +86,6 @@ class ResidualAttentionBlock(nn.Module):
         self.mlp = nn.Sequential(OrderedDict([('c_fc', nn.Linear(d_model, hidden)), ('gelu', act_layer()),
                                               ('c_proj', nn.Linear(hidden, d_model))]))
 
-    def forward_with_attn(self, x:torch.Tensor, attn_mask:torch.Tensor|None=None, need_weights:bool=True,
-                          is_causal:bool=False, packing:Packing|None=None, rows:torch.Tensor|None=None):
-        "Like `forward`, also returning the attention weights (B, heads, L, L) when `need_weights`."
-        a, weights = self.attn(self.ln_1(x), attn_mask, need_weights, is_causal, packing, rows)  # like x, or (B, D) at `rows`
-        if rows is not None: x = select_rows(x, rows, packing)                                # (B, D)
-        x = x + a                                                                             # (B, L, D) / (N, D) / (B, D)
-        x = x + self.mlp(self.ln_2(x))                                                        # same shape
-        return x, weights
-
-    def forward(self, x:torch.Tensor, attn_mask:torch.Tensor|None=None, is_causal:bool=False,
-                packing:Packing|None=None, rows:torch.Tensor|None=None) -> torch.Tensor:
-        return self.forward_with_attn(x, attn_mask, False, is_causal, packing, rows)[0]      # (B, L, D) / (N, D) / (B, D)
-
 # %% ../nbs/01_attention.ipynb #88cda950
 class Transformer(nn.Module):
     "A stack of `layers` `ResidualAttentionBlock`s (`resblocks`), batch-first: (B, L, width) → (B, L, width)."
@@ -154,38 +96,28 @@ class Transformer(nn.Module):
         self.grad_checkpointing = grad_checkpointing
         self.resblocks = nn.ModuleList([ResidualAttentionBlock(width, heads, mlp_ratio, act_layer) for _ in range(layers)])
 
-    def forward(self, x:torch.Tensor,                    # (B, L, width), or (N, width) tokens packed by `packing`
-                attn_mask:torch.Tensor|None=None,        # additive float or bool mask for every block
-                return_attn:bool=False,                  # also return every layer's attention weights (B, heads, L, L)
-                is_causal:bool=False,                    # causal attention without a mask tensor
-                packing:Packing|None=None,               # where the rows of a packed `x` sit in a (B, L) batch
-                rows:torch.Tensor|None=None,             # (B,): the last block computes only position rows[b] of each sequence
-               ):
-        "(B, L, width) → (B, L, width); packed (N, width) → (N, width); with `rows` → (B, width). With `return_attn` also [per-layer weights]."
-        if packing is None and (x.ndim != 3 or x.shape[-1] != self.width):
-            raise ValueError(f"expected input of shape (B, L, {self.width}), got {tuple(x.shape)}")
-        attns, last = [], len(self.resblocks) - 1
-        for i, blk in enumerate(self.resblocks):
-            r = rows if i == last else None                                          # earlier blocks: every position
-            if return_attn:
-                x, w = blk.forward_with_attn(x, attn_mask, True, is_causal, packing, r)  # (B, L, D), (B, H, L, L)
-                attns.append(w)
-            elif self.grad_checkpointing and self.training and torch.is_grad_enabled():
-                x = checkpoint(blk, x, attn_mask, is_causal, packing, r, use_reentrant=False)  # activations recomputed in backward
-            else:
-                x = blk(x, attn_mask, is_causal, packing, r)                             # (B, L, D) / (N, D); (B, D) after the last
-        return (x, attns) if return_attn else x
+# %% ../nbs/01_attention.ipynb #attn-tf3
+@patch
+def init_parameters(self:Transformer):
+    "OpenAI's scaled normal init of the blocks: in_proj std D⁻½, c_fc (2D)⁻½, out_proj and c_proj D⁻½·(2·layers)⁻½."
+    d = self.width
+    attn_std, fc_std, proj_std = d ** -0.5, (2 * d) ** -0.5, d ** -0.5 * (2 * self.layers) ** -0.5
+    for blk in self.resblocks:
+        nn.init.normal_(blk.attn.in_proj_weight, std=attn_std)
+        nn.init.normal_(blk.attn.out_proj.weight, std=proj_std)
+        nn.init.normal_(blk.mlp.c_fc.weight, std=fc_std)
+        nn.init.normal_(blk.mlp.c_proj.weight, std=proj_std)
+    return self
 
-    def init_parameters(self):
-        "OpenAI's scaled normal init of the blocks: in_proj std D⁻½, c_fc (2D)⁻½, out_proj and c_proj D⁻½·(2·layers)⁻½."
-        d = self.width
-        attn_std, fc_std, proj_std = d ** -0.5, (2 * d) ** -0.5, d ** -0.5 * (2 * self.layers) ** -0.5
-        for blk in self.resblocks:
-            nn.init.normal_(blk.attn.in_proj_weight, std=attn_std)
-            nn.init.normal_(blk.attn.out_proj.weight, std=proj_std)
-            nn.init.normal_(blk.mlp.c_fc.weight, std=fc_std)
-            nn.init.normal_(blk.mlp.c_proj.weight, std=proj_std)
-        return self
+# %% ../nbs/01_attention.ipynb #attn-fu1
+@patch
+def _attend(self:MultiheadAttention, q:torch.Tensor, k:torch.Tensor, v:torch.Tensor, mask:torch.Tensor|None=None,
+            need_weights:bool=False, is_causal:bool=False) -> tuple:
+    "Attention in every head: the fused kernel, or the explicit formula when the weights are wanted."
+    if not need_weights:
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=is_causal), None  # (B, H, L', D/H)
+    if is_causal: mask = causal_mask(k.shape[-2], q.device, q.dtype)                # (L, L)
+    return attention_with_weights(q, k, v, mask)                                    # (B, H, L', D/H), (B, H, L', S)
 
 # %% ../nbs/01_attention.ipynb #d68bd2d0
 class Packing:
@@ -220,3 +152,101 @@ def select_rows(x:torch.Tensor, rows:torch.Tensor, packing:Packing|None=None) ->
     "Position rows[b] of each sequence b, from a (B, L, D) batch or from (N, D) tokens packed by `packing` → (B, D)."
     if packing is not None: return x[packing.starts + rows]                       # (B, D)
     return x[torch.arange(len(rows), device=x.device), rows]                      # (B, D)
+
+# %% ../nbs/01_attention.ipynb #attn-pk2
+@patch
+def _qkv(self:MultiheadAttention, x:torch.Tensor, packing:Packing|None=None) -> torch.Tensor:
+    "q, k, v of every position from (B, L, D), or from (N, D) tokens packed by `packing`: 3 × (B, H, L, D/H)."
+    qkv = F.linear(x, self.in_proj_weight, self.in_proj_bias)                       # (B, L, 3D) or (N, 3D)
+    if packing is not None: qkv = packing.unpack(qkv)                               # (B, L, 3D), zeros at padding
+    return rearrange(qkv, 'b l (three h d) -> three b h l d', three=3, h=self.n_head)  # 3 × (B, H, L, D/H)
+
+# %% ../nbs/01_attention.ipynb #attn-rw1
+@patch
+def _qkv_at_rows(self:MultiheadAttention, x:torch.Tensor, rows:torch.Tensor, packing:Packing|None=None) -> tuple:
+    "Queries only at position rows[b] of each sequence, keys and values everywhere: (B, H, 1, D/H), 2 × (B, H, L, D/H)."
+    d, w, bias = self.d_model, self.in_proj_weight, self.in_proj_bias
+    q = F.linear(select_rows(x, rows, packing), w[:d], bias[:d])                    # (B, D): the queries we need
+    q = rearrange(q, 'b (h d) -> b h 1 d', h=self.n_head)                           # (B, H, 1, D/H)
+    kv = F.linear(x, w[d:], bias[d:])                                               # (B, L, 2D) or (N, 2D): every key, value
+    if packing is not None: kv = packing.unpack(kv)                                 # (B, L, 2D)
+    k, v = rearrange(kv, 'b l (two h d) -> two b h l d', two=2, h=self.n_head)      # 2 × (B, H, L, D/H)
+    return q, k, v
+
+# %% ../nbs/01_attention.ipynb #attn-all1
+@patch
+def forward(self:MultiheadAttention, x:torch.Tensor,  # (B, L, D), or (N, D) tokens packed by `packing`
+            attn_mask:torch.Tensor|None=None,        # additive float or bool mask, (L, L), (B, L, L) or (B, heads, L, L)
+            need_weights:bool=False,                 # also return the attention weights (B, heads, L, L)
+            is_causal:bool=False,                    # position i attends to positions ≤ i, without a mask tensor
+            packing:Packing|None=None,               # where the rows of a packed `x` sit in a (B, L) batch
+            rows:torch.Tensor|None=None,             # (B,): compute the output only at position rows[b] of each sequence
+           ):
+    "Self-attention over `x` → (output shaped like `x`, or (B, D) with `rows`; weights if `need_weights` else None)."
+    b, l = self._check_input(x, attn_mask, is_causal, packing)
+    mask = _check_mask(attn_mask, b, self.n_head, l)
+    if mask is not None and mask.is_floating_point(): mask = mask.to(x.dtype)
+    if rows is None: q, k, v = self._qkv(x, packing)                                # 3 × (B, H, L, D/H)
+    else:
+        q, k, v = self._qkv_at_rows(x, rows, packing)                               # (B, H, 1, D/H), 2 × (B, H, L, D/H)
+        if is_causal: mask = (torch.arange(l, device=x.device) <= rows[:, None])[:, None, None]  # (B, 1, 1, L): keys ≤ rows[b]
+        is_causal = False
+    out, weights = self._attend(q, k, v, mask, need_weights, is_causal)             # (B, H, L', D/H); L' = 1 with `rows`
+    out = rearrange(out, 'b h l d -> b l (h d)')                                    # (B, L', D)
+    if rows is not None: out = out[:, 0]                                            # (B, D)
+    elif packing is not None: out = packing.pack(out)                               # (N, D)
+    return self.out_proj(out), weights                                              # like x, or (B, D)
+
+# %% ../nbs/01_attention.ipynb #attn-all3
+@patch
+def _check_input(self:MultiheadAttention, x, attn_mask, is_causal, packing) -> tuple[int, int]:
+    "Raise a `ValueError` for inconsistent arguments; return the padded batch shape (B, L)."
+    if packing is None and (x.ndim != 3 or x.shape[-1] != self.d_model):
+        raise ValueError(f"expected input of shape (B, L, {self.d_model}), got {tuple(x.shape)}")
+    if packing is not None and (x.ndim != 2 or x.shape != (packing.num_tokens, self.d_model)):
+        raise ValueError(f"expected packed input of shape ({packing.num_tokens}, {self.d_model}), got {tuple(x.shape)}")
+    if attn_mask is not None and (is_causal or packing is not None):
+        raise ValueError("expected either attn_mask or is_causal/packing, got both")
+    if packing is not None and not is_causal:
+        raise ValueError("packed sequences need is_causal=True (then no token ever reads the padding)")
+    return (packing.batch, packing.length) if packing is not None else tuple(x.shape[:2])
+
+# %% ../nbs/01_attention.ipynb #attn-all7
+@patch
+def forward_with_attn(self:ResidualAttentionBlock, x:torch.Tensor, attn_mask:torch.Tensor|None=None, need_weights:bool=True,
+                      is_causal:bool=False, packing:Packing|None=None, rows:torch.Tensor|None=None):
+    "Like `forward`, also returning the attention weights (B, heads, L, L) when `need_weights`."
+    a, weights = self.attn(self.ln_1(x), attn_mask, need_weights, is_causal, packing, rows)  # like x, or (B, D) at `rows`
+    if rows is not None: x = select_rows(x, rows, packing)                                # (B, D)
+    x = x + a                                                                             # (B, L, D) / (N, D) / (B, D)
+    x = x + self.mlp(self.ln_2(x))                                                        # same shape
+    return x, weights
+
+@patch
+def forward(self:ResidualAttentionBlock, x:torch.Tensor, attn_mask:torch.Tensor|None=None, is_causal:bool=False,
+            packing:Packing|None=None, rows:torch.Tensor|None=None) -> torch.Tensor:
+    return self.forward_with_attn(x, attn_mask, False, is_causal, packing, rows)[0]      # (B, L, D) / (N, D) / (B, D)
+
+# %% ../nbs/01_attention.ipynb #attn-ck1
+@patch
+def forward(self:Transformer, x:torch.Tensor,  # (B, L, width), or (N, width) tokens packed by `packing`
+            attn_mask:torch.Tensor|None=None,   # additive float or bool mask for every block
+            return_attn:bool=False,             # also return every layer's attention weights (B, heads, L, L)
+            is_causal:bool=False,               # causal attention without a mask tensor
+            packing:Packing|None=None,          # where the rows of a packed `x` sit in a (B, L) batch
+            rows:torch.Tensor|None=None,        # (B,): the last block computes only position rows[b] of each sequence
+           ):
+    "(B, L, width) → (B, L, width); packed (N, width) → (N, width); with `rows` → (B, width). With `return_attn` also [per-layer weights]."
+    if packing is None and (x.ndim != 3 or x.shape[-1] != self.width):
+        raise ValueError(f"expected input of shape (B, L, {self.width}), got {tuple(x.shape)}")
+    attns, last = [], len(self.resblocks) - 1
+    for i, blk in enumerate(self.resblocks):
+        r = rows if i == last else None                                          # earlier blocks: every position
+        if return_attn:
+            x, w = blk.forward_with_attn(x, attn_mask, True, is_causal, packing, r)  # (B, L, D), (B, H, L, L)
+            attns.append(w)
+        elif self.grad_checkpointing and self.training and torch.is_grad_enabled():
+            x = checkpoint(blk, x, attn_mask, is_causal, packing, r, use_reentrant=False)  # activations recomputed in backward
+        else:
+            x = blk(x, attn_mask, is_causal, packing, r)                             # (B, L, D) / (N, D); (B, D) after the last
+    return (x, attns) if return_attn else x

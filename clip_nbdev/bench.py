@@ -4,7 +4,7 @@
 
 # %% ../nbs/A7_benchmark.ipynb #1b4508cf
 from __future__ import annotations
-import ctypes, gc, os, platform, statistics, sys, time
+import ctypes, gc, json, os, platform, statistics, sys, time
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -20,7 +20,8 @@ __all__ = ['BUILDERS', 'CPU_SDPA_FLOPS', 'LIBRARIES', 'MEASURES', 'TARGETS', 'Co
            'plain_image_features', 'plain_text_features', 'build_clip_nbdev_plain', 'build_open_clip',
            'build_transformers', 'count_flops', 'matmul_peak', 'interleaved_times', 'peak_rss_mb', 'Result',
            'train_step', 'bench_model', 'bench_tokenizer', 'results_table', 'ratios', 'ratio_table', 'tokenizer_ratio',
-           'check_targets', 'machine_description', 'BenchReport', 'main', 'time_by_op_group']
+           'check_targets', 'machine_description', 'BenchReport', 'main', 'parse_report', 'report_markdown',
+           'save_report', 'time_by_op_group']
 
 # %% ../nbs/A7_benchmark.ipynb #05433782
 from .model import CLIP, create_model, model_config
@@ -305,6 +306,7 @@ def main(models:str='ViT-B-32,RN50,ViT-tiny',  # comma-separated presets of `MOD
          libraries:str=','.join(LIBRARIES),      # comma-separated keys of `BUILDERS`
          captions:int=10_000,                    # captions for the tokenizer benchmark
          quick:bool=False,                       # the small preset only, 3 repeats, 2,000 captions: a smoke test in seconds
+         save:str='',                            # also write the printed report as JSON (`parse_report`) to this path
         ) -> BenchReport:
     "Benchmark clip_nbdev against open_clip and transformers on the same architectures; prints markdown tables."
     if quick: models, repeats, captions = 'ViT-tiny', 3, 2_000
@@ -330,11 +332,46 @@ def main(models:str='ViT-B-32,RN50,ViT-tiny',  # comma-separated presets of `MOD
     say(f'\nfp32 matmul peak: {peak / 1e9:.0f} GFLOP/s (best 2048×2048 product, same threads)')
     targets = check_targets(results, tok)
     if targets:
-        say('\n## Targets (issue 9)\n')
+        say('\n## Targets\n')
         say(_md_table(['preset', 'measure', 'vs', 'target', 'measured', 'met'],
                       [[m, k, p, f'≥ {t}×', f'{v:.2f}×', 'yes' if ok else 'no'] for m, k, p, t, v, ok in targets]))
     say(f'\nload average at end {_load()}')
-    return BenchReport(results, tok, peak, threads, '\n'.join(out))
+    report = BenchReport(results, tok, peak, threads, '\n'.join(out))
+    if save: save_report(report, save)
+    return report
+
+# %% ../nbs/A7_benchmark.ipynb #a7-rep1
+def parse_report(text:str) -> dict:
+    "The Markdown `main` prints → {'title', 'setup', 'sections': [{'heading', 'blocks': [text or {'header', 'rows'}]}]}."
+    record, section = {'title': '', 'setup': '', 'sections': []}, None
+    for block in (b.strip('\n') for b in text.split('\n\n')):
+        if not block.strip(): continue
+        if block.startswith('# ') and not record['title']:                             # the title, then the setup line
+            record['title'], _, record['setup'] = block[2:].partition('\n'); continue
+        if block.startswith('#'):
+            section = {'heading': block.lstrip('#').strip(), 'blocks': []}; record['sections'].append(section); continue
+        if block.startswith('|'):
+            lines = [[cell.strip() for cell in l.strip().strip('|').split('|')] for l in block.splitlines()]
+            block = {'header': lines[0], 'rows': lines[2:]}                       # lines[1] is the |---| rule
+        if section is None: record['setup'] = block
+        else: section['blocks'].append(block)
+    if not record['title'] or not record['sections']:
+        raise ValueError(f"expected a report printed by main (a '# ' title and '## ' sections), got {text[:60]!r}")
+    return record
+
+def report_markdown(record:dict, demote:bool=False) -> str:
+    "Render a `parse_report` record as Markdown: as `main` printed it, or with the title bold and the sections as ####."
+    out = [f"**{record['title']}**\n\n{record['setup']}" if demote else f"# {record['title']}\n{record['setup']}"]
+    for section in record['sections']:
+        out.append(('#### ' if demote else '## ') + section['heading'])
+        for b in section['blocks']: out.append(b if isinstance(b, str) else _md_table(b['header'], b['rows']))
+    return '\n\n'.join(out)
+
+def save_report(report:BenchReport, path:str) -> dict:
+    "Write the report's printed text, parsed into a record, as JSON to `path`; return the record."
+    record = parse_report(report.text)
+    with open(path, 'w') as f: json.dump(record, f, indent=1, ensure_ascii=False)
+    return record
 
 # %% ../nbs/A7_benchmark.ipynb #bb612728
 if __name__ == '__main__': call_parse(main)

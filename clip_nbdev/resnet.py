@@ -9,6 +9,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from einops import rearrange
+from fastcore.basics import patch
 from .patches import check_images
 
 # %% auto #0
@@ -73,13 +74,15 @@ class Bottleneck(nn.Module):
                 ('1', nn.BatchNorm2d(out_planes))]))
         self.stride = stride
 
-    def forward(self, x):                                                   # x: (B, inplanes, H, W)
-        identity = x if self.downsample is None else self.downsample(x)     # (B, 4·planes, H/s, W/s)
-        out = self.act1(self.bn1(self.conv1(x)))                            # (B, planes, H, W)
-        out = self.act2(self.bn2(self.conv2(out)))                          # (B, planes, H, W)
-        out = self.avgpool(out)                                             # (B, planes, H/s, W/s)
-        out = self.bn3(self.conv3(out))                                     # (B, 4·planes, H/s, W/s)
-        return self.act3(out + identity)                                    # (B, 4·planes, H/s, W/s)
+# %% ../nbs/02_resnet.ipynb #rn-bn2
+@patch
+def forward(self:Bottleneck, x):                                     # x: (B, inplanes, H, W)
+    identity = x if self.downsample is None else self.downsample(x)  # (B, 4·planes, H/s, W/s)
+    out = self.act1(self.bn1(self.conv1(x)))                         # (B, planes, H, W)
+    out = self.act2(self.bn2(self.conv2(out)))                       # (B, planes, H, W)
+    out = self.avgpool(out)                                          # (B, planes, H/s, W/s)
+    out = self.bn3(self.conv3(out))                                  # (B, 4·planes, H/s, W/s)
+    return self.act3(out + identity)                                 # (B, 4·planes, H/s, W/s)
 
 # %% ../nbs/02_resnet.ipynb #680d9422
 def make_stage(block:type,    # BasicBlock or Bottleneck
@@ -140,22 +143,27 @@ class ResNet(ResNetBase):
         self.init_parameters()
         self.set_channels_last(channels_last)
 
-    def init_parameters(self):
-        "torchvision's init: Kaiming-normal (fan-out) convolutions, BN scale 1 and shift 0."
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d): nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu')
-            elif isinstance(m, nn.BatchNorm2d): nn.init.ones_(m.weight); nn.init.zeros_(m.bias)
+# %% ../nbs/02_resnet.ipynb #rn-r2
+@patch
+def init_parameters(self:ResNet):
+    "torchvision's init: Kaiming-normal (fan-out) convolutions, BN scale 1 and shift 0."
+    for m in self.modules():
+        if isinstance(m, nn.Conv2d): nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu')
+        elif isinstance(m, nn.BatchNorm2d): nn.init.ones_(m.weight); nn.init.zeros_(m.bias)
 
-    def stem(self, x):                                         # x: (B, 3, H, W)
-        x = self.relu(self.bn1(self.conv1(x)))                 # (B, width, H/2, W/2)
-        return self.maxpool(x)                                 # (B, width, H/4, W/4)
+@patch
+def stem(self:ResNet, x):                                 # x: (B, 3, H, W)
+    x = self.relu(self.bn1(self.conv1(x)))                # (B, width, H/2, W/2)
+    return self.maxpool(x)                                # (B, width, H/4, W/4)
 
-    def forward(self, x, return_features:bool=False):          # x: (B, 3, H, W)
-        feats = self.stages(x)                                 # dict of (B, C_i, H_i, W_i)
-        x = self.avgpool(feats['layer4']).flatten(1)           # (B, num_features)
-        x = self.fc(x)                                         # (B, num_classes)
-        return (x, feats) if return_features else x
+@patch
+def forward(self:ResNet, x, return_features:bool=False):  # x: (B, 3, H, W)
+    feats = self.stages(x)                                # dict of (B, C_i, H_i, W_i)
+    x = self.avgpool(feats['layer4']).flatten(1)          # (B, num_features)
+    x = self.fc(x)                                        # (B, num_classes)
+    return (x, feats) if return_features else x
 
+# %% ../nbs/02_resnet.ipynb #rn-r4
 def resnet18(num_classes:int=1000,  # size of `fc`'s output: 1000 ImageNet classes, or e.g. 512 to use it as CLIP's image tower
              **kwargs) -> ResNet:
     "ResNet-18 (2-2-2-2 `BasicBlock`s) with torchvision's parameter names; `kwargs` go to `ResNet` (`width`, `channels_last`)."
@@ -217,22 +225,27 @@ class ModifiedResNet(ResNetBase):
         self.init_parameters()
         self.set_channels_last(channels_last)
 
-    def init_parameters(self):
-        "OpenAI's init: attention-pool projections ~ N(0, 1/C); the last BN scale of every bottleneck zero."
-        std = self.attnpool.c_proj.in_features ** -0.5
-        for proj in (self.attnpool.q_proj, self.attnpool.k_proj, self.attnpool.v_proj, self.attnpool.c_proj):
-            nn.init.normal_(proj.weight, std=std)
-        for block in self.modules():
-            if isinstance(block, Bottleneck): nn.init.zeros_(block.bn3.weight)
+# %% ../nbs/02_resnet.ipynb #rn-m2
+@patch
+def init_parameters(self:ModifiedResNet):
+    "OpenAI's init: attention-pool projections ~ N(0, 1/C); the last BN scale of every bottleneck zero."
+    std = self.attnpool.c_proj.in_features ** -0.5
+    for proj in (self.attnpool.q_proj, self.attnpool.k_proj, self.attnpool.v_proj, self.attnpool.c_proj):
+        nn.init.normal_(proj.weight, std=std)
+    for block in self.modules():
+        if isinstance(block, Bottleneck): nn.init.zeros_(block.bn3.weight)
 
-    def stem(self, x):                                         # x: (B, 3, H, W)
-        x = self.act1(self.bn1(self.conv1(x)))                 # (B, width/2, H/2, W/2)
-        x = self.act2(self.bn2(self.conv2(x)))                 # (B, width/2, H/2, W/2)
-        x = self.act3(self.bn3(self.conv3(x)))                 # (B, width, H/2, W/2)
-        return self.avgpool(x)                                 # (B, width, H/4, W/4)
+# %% ../nbs/02_resnet.ipynb #rn-m4
+@patch
+def stem(self:ModifiedResNet, x):                                 # x: (B, 3, H, W)
+    x = self.act1(self.bn1(self.conv1(x)))                        # (B, width/2, H/2, W/2)
+    x = self.act2(self.bn2(self.conv2(x)))                        # (B, width/2, H/2, W/2)
+    x = self.act3(self.bn3(self.conv3(x)))                        # (B, width, H/2, W/2)
+    return self.avgpool(x)                                        # (B, width, H/4, W/4)
 
-    def forward(self, x, return_features:bool=False):          # x: (B, 3, R, R), R = input_resolution
-        check_images(x, image_size=self.input_resolution)
-        feats = self.stages(x)                                 # dict of (B, C_i, R/2^(i+1), R/2^(i+1))
-        x = self.attnpool(feats['layer4'])                     # (B, output_dim)
-        return (x, feats) if return_features else x
+@patch
+def forward(self:ModifiedResNet, x, return_features:bool=False):  # x: (B, 3, R, R), R = input_resolution
+    check_images(x, image_size=self.input_resolution)
+    feats = self.stages(x)                                        # dict of (B, C_i, R/2^(i+1), R/2^(i+1))
+    x = self.attnpool(feats['layer4'])                            # (B, output_dim)
+    return (x, feats) if return_features else x
