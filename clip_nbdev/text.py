@@ -339,6 +339,7 @@ def check_ids(self:TextTransformer, ids:torch.Tensor):
         lo, hi = torch.stack(torch.aminmax(ids)).tolist()                         # both bounds in one pass (one sync on a GPU)
         if lo < 0 or hi >= self.vocab_size: raise ValueError(f"expected token ids in [0, {self.vocab_size}), got values from {lo} to {hi}")
 
+# %% ../nbs/04_text_encoder.ipynb #vt040022
 @patch
 def token_features(self:TextTransformer, ids:torch.Tensor, return_attn:bool=False):
     "(B, L) ids → (B, L, width) features after `ln_final`; with `return_attn`, also the per-layer attention weights (B, heads, L, L)."
