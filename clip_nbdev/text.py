@@ -13,14 +13,15 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from fastcore.basics import patch
 import clip_nbdev
 from .attention import LayerNorm, QuickGELU, Transformer, Packing, causal_mask
 
 # %% auto #0
 __all__ = ['SOT_TEXT', 'EOT_TEXT', 'WORD_PATTERN', 'CLIP_NUM_MERGES', 'MAX_WORD_CHARS', 'CHAR_VOCAB_SIZE', 'TOKENIZERS',
            'TOKENIZER_VOCAB_SIZES', 'POOLS', 'bytes_to_unicode', 'byte_encode', 'clean_text', 'make_captions',
-           'word_symbols', 'merge_pair', 'bpe', 'bpe_heap', 'default_bpe_path', 'load_merges', 'Tokenizer',
-           'default_tokenizer', 'tokenize', 'CharTokenizer', 'char_tokenizer', 'TextTransformer', 'padding_mask']
+           'word_symbols', 'merge_pair', 'bpe', 'default_bpe_path', 'load_merges', 'Tokenizer', 'default_tokenizer',
+           'tokenize', 'bpe_heap', 'CharTokenizer', 'char_tokenizer', 'TextTransformer', 'padding_mask']
 
 # %% ../nbs/04_text_encoder.ipynb #fef1933b
 def bytes_to_unicode() -> dict[int, str]:
@@ -86,11 +87,9 @@ def merge_pair(symbols:list[str], pair:tuple[str, str]) -> list[str]:
     return out
 
 # %% ../nbs/04_text_encoder.ipynb #a5a284f9
-import heapq
-
 def bpe(word:str,                         # one word, already byte-encoded (see bytes_to_unicode)
         ranks:dict[tuple[str, str], int], # merge → its position in the merges list (lower merges first)
-        end_of_word:bool=True,            # mark the last symbol '</w>' (False: a piece of a longer word, see `MAX_WORD_CHARS`)
+        end_of_word:bool=True,            # mark the last symbol '</w>' (False: a piece of a longer word, see MAX_WORD_CHARS)
        ) -> tuple[str, ...]:
     "Split `word` into BPE symbols: start from `word_symbols` and merge the lowest-ranked adjacent pair until none has a rank."
     symbols = word_symbols(word) if end_of_word else list(word)
@@ -99,6 +98,107 @@ def bpe(word:str,                         # one word, already byte-encoded (see 
         if rank == float('inf'): break
         symbols = merge_pair(symbols, pair)
     return tuple(symbols)
+
+# %% ../nbs/04_text_encoder.ipynb #a41fbb30
+CLIP_NUM_MERGES = 49152 - 256 - 2                 # the 49,152-symbol vocabulary of the paper, less 256 bytes and 2 special tokens
+
+def default_bpe_path() -> Path:
+    "The merges file shipped with clip_nbdev (`assets/bpe_simple_vocab_16e6.txt.gz`, OpenAI's, MIT licence)."
+    return Path(clip_nbdev.__file__).parent/'assets'/'bpe_simple_vocab_16e6.txt.gz'
+
+def load_merges(path:str|Path|None=None, num_merges:int=CLIP_NUM_MERGES) -> list[tuple[str, str]]:
+    "The first `num_merges` merges of a gzipped merges file (one 'a b' pair per line after a version header)."
+    path = Path(path or default_bpe_path())
+    if not path.exists(): raise FileNotFoundError(f"expected a BPE merges file at {path}")
+    with gzip.open(path, 'rt', encoding='utf-8') as f: lines = f.read().split('\n')
+    return [tuple(line.split()) for line in lines[1:num_merges + 1]]
+
+# %% ../nbs/04_text_encoder.ipynb #03274fb9
+class Tokenizer:
+    "CLIP's byte-level BPE tokenizer: text → open_clip's token ids (OpenAI's vocabulary and merges), and back."
+    def __init__(self, bpe_path:str|Path|None=None, # merges file; default: the one shipped with clip_nbdev
+                 context_length:int=77,            # default length of tokenize's rows
+                 cache_size:int=1_000_000,         # at most this many words keep their memoised ids
+                ):
+        merges = load_merges(bpe_path)
+        byte_table = bytes_to_unicode()
+        byte_chars = list(byte_table.values())                # printable bytes first: the id order
+        vocab = byte_chars + [c + '</w>' for c in byte_chars] + [a + b for a, b in merges] + [SOT_TEXT, EOT_TEXT]
+        self.encoder = {tok: i for i, tok in enumerate(vocab)}
+        self.decoder = vocab
+        self.ranks = {pair: i for i, pair in enumerate(merges)}
+        self.sot_token_id, self.eot_token_id = self.encoder[SOT_TEXT], self.encoder[EOT_TEXT]
+        self.vocab_size, self.context_length, self.cache_size = len(vocab), context_length, cache_size
+        byte_decoder = {c: b for b, c in byte_table.items()}
+        self._token_bytes = [bytes(byte_decoder[c] for c in tok.removesuffix('</w>')) + (b' ' if tok.endswith('</w>') else b'')
+                             for tok in vocab[:-2]] + [SOT_TEXT.encode() + b' ', EOT_TEXT.encode() + b' ']
+        self._cache = {SOT_TEXT: (self.sot_token_id,), EOT_TEXT: (self.eot_token_id,)}   # word → ids: special tokens
+        self._pieces = {}                                     # pieces of over-long words (see `MAX_WORD_CHARS`)
+
+# %% ../nbs/04_text_encoder.ipynb #vt040003
+@patch
+def encode(self:Tokenizer, text:str) -> list[int]:
+    "Token ids of `text`, without start/end tokens."
+    if not isinstance(text, str): raise TypeError(f"expected a str, got {type(text).__name__}")
+    ids, cached = [], self._cache.get
+    for word in WORD_PATTERN.findall(clean_text(text)):
+        word_ids = cached(word)                                        # special tokens (and, later, every word seen)
+        ids.extend(word_ids if word_ids is not None else self.encode_word(word))
+    return ids
+
+# %% ../nbs/04_text_encoder.ipynb #vt040006
+@patch
+def decode(self:Tokenizer, ids, skip_special:bool=False) -> str:
+    "Text of a sequence of ids (list, 1-D tensor or array); words come back separated by single spaces."
+    ids = ids.tolist() if isinstance(ids, (torch.Tensor, np.ndarray)) else list(ids)
+    if skip_special:
+        if self.eot_token_id in ids: ids = ids[:ids.index(self.eot_token_id)]
+        ids = [i for i in ids if i != self.sot_token_id]
+    bad = [i for i in ids if not (isinstance(i, int) and 0 <= i < self.vocab_size)]
+    if bad: raise ValueError(f"expected token ids in [0, {self.vocab_size}), got {bad[:5]}")
+    return b''.join(self._token_bytes[i] for i in ids).decode('utf-8', errors='replace').rstrip(' ')
+
+# %% ../nbs/04_text_encoder.ipynb #vt040009
+@patch
+def tokenize(self:Tokenizer, texts:str|list[str],  # one text or a list of texts
+             context_length:int|None=None,          # row length; default: the tokenizer's context_length
+             truncate:bool=True,                    # cut over-long texts (keeping end-of-text last) instead of raising
+            ) -> torch.LongTensor:
+    "(B, context_length) LongTensor: start-of-text, ids, end-of-text, then 0-padding."
+    if isinstance(texts, str): texts = [texts]
+    if not isinstance(texts, (list, tuple)) or not all(isinstance(t, str) for t in texts):
+        got = type(texts).__name__ if not isinstance(texts, (list, tuple)) else f"a {type(texts).__name__} containing {sorted({type(t).__name__ for t in texts})}"
+        raise TypeError(f"expected a str or a list of str, got {got}")
+    n = self.context_length if context_length is None else context_length
+    if not isinstance(n, int) or n < 2: raise ValueError(f"expected a context_length ≥ 2 (room for start and end tokens), got {n!r}")
+    flat, lengths = [], []
+    for i, text in enumerate(texts):
+        ids = self.encode(text)
+        if len(ids) > n - 2:
+            if not truncate:
+                raise ValueError(f"text {i} is {len(ids) + 2} tokens long (with start and end tokens), more than the context length {n}; "
+                                 "pass truncate=True to cut it")
+            ids = ids[:n - 2]
+        flat.append(self.sot_token_id); flat.extend(ids); flat.append(self.eot_token_id)
+        lengths.append(len(ids) + 2)
+    out = np.zeros((len(texts), n), dtype=np.int64)
+    out[np.arange(n) < np.array(lengths, dtype=np.int64)[:, None]] = flat   # row-major: each row gets its ids, then zeros
+    return torch.from_numpy(out)
+
+Tokenizer.__call__ = Tokenizer.tokenize
+
+# %% ../nbs/04_text_encoder.ipynb #a552f01a
+@lru_cache(maxsize=None)
+def default_tokenizer() -> Tokenizer:
+    "The shared `Tokenizer` over OpenAI's merges (built on first use)."
+    return Tokenizer()
+
+def tokenize(texts:str|list[str], context_length:int=77, truncate:bool=True) -> torch.LongTensor:
+    "Tokenise one text or a list of texts with the default tokenizer: a (B, context_length) LongTensor."
+    return default_tokenizer().tokenize(texts, context_length, truncate)
+
+# %% ../nbs/04_text_encoder.ipynb #vt040012
+import heapq
 
 def bpe_heap(word:str,                         # one word (or a piece of one), already byte-encoded
              ranks:dict[tuple[str, str], int], # merge → its position in the merges list
@@ -120,118 +220,29 @@ def bpe_heap(word:str,                         # one word (or a piece of one), a
             if a >= 0 and nxt[a] >= 0 and (r := ranks.get((symbols[a], symbols[nxt[a]]))) is not None: heapq.heappush(heap, (r, a))
     return tuple(s for s, keep in zip(symbols, alive) if keep)
 
-# %% ../nbs/04_text_encoder.ipynb #a41fbb30
-CLIP_NUM_MERGES = 49152 - 256 - 2                 # the 49,152-symbol vocabulary of the paper, less 256 bytes and 2 special tokens
-
-def default_bpe_path() -> Path:
-    "The merges file shipped with clip_nbdev (`assets/bpe_simple_vocab_16e6.txt.gz`, OpenAI's, MIT licence)."
-    return Path(clip_nbdev.__file__).parent/'assets'/'bpe_simple_vocab_16e6.txt.gz'
-
-def load_merges(path:str|Path|None=None, num_merges:int=CLIP_NUM_MERGES) -> list[tuple[str, str]]:
-    "The first `num_merges` merges of a gzipped merges file (one 'a b' pair per line after a version header)."
-    path = Path(path or default_bpe_path())
-    if not path.exists(): raise FileNotFoundError(f"expected a BPE merges file at {path}")
-    with gzip.open(path, 'rt', encoding='utf-8') as f: lines = f.read().split('\n')
-    return [tuple(line.split()) for line in lines[1:num_merges + 1]]
-
-# %% ../nbs/04_text_encoder.ipynb #03274fb9
+# %% ../nbs/04_text_encoder.ipynb #vt040017
 MAX_WORD_CHARS = 10_000   # longer words are split into pieces of this many byte-encoded characters, each merged on its own
 
-class Tokenizer:
-    "CLIP's byte-level BPE tokenizer: text → open_clip's token ids (OpenAI's vocabulary and merges), and back."
-    def __init__(self, bpe_path:str|Path|None=None, # merges file; default: the one shipped with clip_nbdev
-                 context_length:int=77,            # default length of tokenize's rows
-                 cache_size:int=1_000_000,         # at most this many words keep their memoised ids
-                ):
-        merges = load_merges(bpe_path)
-        byte_table = bytes_to_unicode()
-        byte_chars = list(byte_table.values())                # printable bytes first: the id order
-        vocab = byte_chars + [c + '</w>' for c in byte_chars] + [a + b for a, b in merges] + [SOT_TEXT, EOT_TEXT]
-        self.encoder = {tok: i for i, tok in enumerate(vocab)}
-        self.decoder = vocab
-        self.ranks = {pair: i for i, pair in enumerate(merges)}
-        self.sot_token_id, self.eot_token_id = self.encoder[SOT_TEXT], self.encoder[EOT_TEXT]
-        self.vocab_size, self.context_length, self.cache_size = len(vocab), context_length, cache_size
-        byte_decoder = {c: b for b, c in byte_table.items()}
-        self._token_bytes = [bytes(byte_decoder[c] for c in tok.removesuffix('</w>')) + (b' ' if tok.endswith('</w>') else b'')
-                             for tok in vocab[:-2]] + [SOT_TEXT.encode() + b' ', EOT_TEXT.encode() + b' ']
-        self._cache = {SOT_TEXT: (self.sot_token_id,), EOT_TEXT: (self.eot_token_id,)}
-        self._pieces = {}                                     # pieces of over-long words (see `MAX_WORD_CHARS`)
+@patch
+def encode_word(self:Tokenizer, word:str) -> tuple[int, ...]:
+    "The ids of one word (as split by `WORD_PATTERN`), memoised; a word over `MAX_WORD_CHARS` is merged piece by piece."
+    ids = self._cache.get(word)
+    if ids is None:
+        chars, n = byte_encode(word), MAX_WORD_CHARS
+        if len(chars) <= n: symbols = bpe_heap(chars, self.ranks)
+        else: symbols = [s for i in range(0, len(chars), n) for s in self._piece_symbols(chars[i:i + n], i + n >= len(chars))]
+        ids = tuple(self.encoder[s] for s in symbols)
+        if len(self._cache) < self.cache_size: self._cache[word] = ids
+    return ids
 
-    def encode_word(self, word:str) -> tuple[int, ...]:
-        "The ids of one word (as split by `WORD_PATTERN`), memoised; a word over `MAX_WORD_CHARS` is merged piece by piece."
-        ids = self._cache.get(word)
-        if ids is None:
-            chars, n = byte_encode(word), MAX_WORD_CHARS
-            if len(chars) <= n: symbols = bpe_heap(chars, self.ranks)
-            else: symbols = [s for i in range(0, len(chars), n) for s in self._piece_symbols(chars[i:i + n], i + n >= len(chars))]
-            ids = tuple(self.encoder[s] for s in symbols)
-            if len(self._cache) < self.cache_size: self._cache[word] = ids
-        return ids
-
-    def _piece_symbols(self, piece:str, end:bool) -> tuple[str, ...]:
-        "`bpe` of one piece of an over-long word, memoised apart from whole words (a run of one letter repeats its pieces)."
-        symbols = self._pieces.get((piece, end))
-        if symbols is None:
-            symbols = bpe_heap(piece, self.ranks, end)
-            if len(self._pieces) < self.cache_size: self._pieces[(piece, end)] = symbols
-        return symbols
-
-    def encode(self, text:str) -> list[int]:
-        "Token ids of `text`, without start/end tokens."
-        if not isinstance(text, str): raise TypeError(f"expected a str, got {type(text).__name__}")
-        ids, cached = [], self._cache.get
-        for word in WORD_PATTERN.findall(clean_text(text)):
-            word_ids = cached(word)
-            ids.extend(word_ids if word_ids is not None else self.encode_word(word))
-        return ids
-
-    def decode(self, ids, skip_special:bool=False) -> str:
-        "Text of a sequence of ids (list, 1-D tensor or array); words come back separated by single spaces."
-        ids = ids.tolist() if isinstance(ids, (torch.Tensor, np.ndarray)) else list(ids)
-        if skip_special:
-            if self.eot_token_id in ids: ids = ids[:ids.index(self.eot_token_id)]
-            ids = [i for i in ids if i != self.sot_token_id]
-        bad = [i for i in ids if not (isinstance(i, int) and 0 <= i < self.vocab_size)]
-        if bad: raise ValueError(f"expected token ids in [0, {self.vocab_size}), got {bad[:5]}")
-        return b''.join(self._token_bytes[i] for i in ids).decode('utf-8', errors='replace').rstrip(' ')
-
-    def tokenize(self, texts:str|list[str],          # one text or a list of texts
-                 context_length:int|None=None,       # row length; default `self.context_length`
-                 truncate:bool=True,                 # cut over-long texts (keeping end-of-text last) instead of raising
-                ) -> torch.LongTensor:
-        "(B, context_length) LongTensor: start-of-text, ids, end-of-text, then 0-padding."
-        if isinstance(texts, str): texts = [texts]
-        if not isinstance(texts, (list, tuple)) or not all(isinstance(t, str) for t in texts):
-            got = type(texts).__name__ if not isinstance(texts, (list, tuple)) else f"a {type(texts).__name__} containing {sorted({type(t).__name__ for t in texts})}"
-            raise TypeError(f"expected a str or a list of str, got {got}")
-        n = self.context_length if context_length is None else context_length
-        if not isinstance(n, int) or n < 2: raise ValueError(f"expected a context_length ≥ 2 (room for start and end tokens), got {n!r}")
-        flat, lengths = [], []
-        for i, text in enumerate(texts):
-            ids = self.encode(text)
-            if len(ids) > n - 2:
-                if not truncate:
-                    raise ValueError(f"text {i} is {len(ids) + 2} tokens long (with start and end tokens), more than the context length {n}; "
-                                     "pass truncate=True to cut it")
-                ids = ids[:n - 2]
-            flat.append(self.sot_token_id); flat.extend(ids); flat.append(self.eot_token_id)
-            lengths.append(len(ids) + 2)
-        out = np.zeros((len(texts), n), dtype=np.int64)
-        out[np.arange(n) < np.array(lengths, dtype=np.int64)[:, None]] = flat   # row-major: each row gets its ids, then zeros
-        return torch.from_numpy(out)
-
-    __call__ = tokenize
-
-# %% ../nbs/04_text_encoder.ipynb #a552f01a
-@lru_cache(maxsize=None)
-def default_tokenizer() -> Tokenizer:
-    "The shared `Tokenizer` over OpenAI's merges (built on first use)."
-    return Tokenizer()
-
-def tokenize(texts:str|list[str], context_length:int=77, truncate:bool=True) -> torch.LongTensor:
-    "Tokenise one text or a list of texts with the default tokenizer: a (B, context_length) LongTensor."
-    return default_tokenizer().tokenize(texts, context_length, truncate)
+@patch
+def _piece_symbols(self:Tokenizer, piece:str, end:bool) -> tuple[str, ...]:
+    "`bpe` of one piece of an over-long word, memoised apart from whole words (a run of one letter repeats its pieces)."
+    symbols = self._pieces.get((piece, end))
+    if symbols is None:
+        symbols = bpe_heap(piece, self.ranks, end)
+        if len(self._pieces) < self.cache_size: self._pieces[(piece, end)] = symbols
+    return symbols
 
 # %% ../nbs/04_text_encoder.ipynb #adc2fb50
 CHAR_VOCAB_SIZE = 256 + 2                                       # every byte, then start- and end-of-text
@@ -259,7 +270,6 @@ class CharTokenizer(Tokenizer):
 # %% ../nbs/04_text_encoder.ipynb #995b724a
 from functools import partial
 from typing import Callable
-from fastcore.basics import patch
 
 @lru_cache(maxsize=None)
 def char_tokenizer() -> CharTokenizer:
@@ -302,13 +312,14 @@ class TextTransformer(nn.Module):
         self.register_buffer('attn_mask', causal_mask(context_length), persistent=False)
         self.init_parameters()
 
-    def init_parameters(self):
-        "OpenAI's initialisation of the text tower (CLIP's `model.py`)."
-        nn.init.normal_(self.token_embedding.weight, std=0.02)
-        nn.init.normal_(self.positional_embedding, std=0.01)
-        self.transformer.init_parameters()                    # chapter 01: blocks scaled by width and depth
-        nn.init.normal_(self.text_projection, std=self.transformer.width ** -0.5)
-
+# %% ../nbs/04_text_encoder.ipynb #vt040019
+@patch
+def init_parameters(self:TextTransformer):
+    "OpenAI's initialisation of the text tower (CLIP's `model.py`)."
+    nn.init.normal_(self.token_embedding.weight, std=0.02)
+    nn.init.normal_(self.positional_embedding, std=0.01)
+    self.transformer.init_parameters()                    # chapter 01: blocks scaled by width and depth
+    nn.init.normal_(self.text_projection, std=self.transformer.width ** -0.5)
 
 # %% ../nbs/04_text_encoder.ipynb #6e935bb8
 @patch(as_prop=True)
@@ -328,6 +339,7 @@ def check_ids(self:TextTransformer, ids:torch.Tensor):
         lo, hi = torch.stack(torch.aminmax(ids)).tolist()                         # both bounds in one pass (one sync on a GPU)
         if lo < 0 or hi >= self.vocab_size: raise ValueError(f"expected token ids in [0, {self.vocab_size}), got values from {lo} to {hi}")
 
+# %% ../nbs/04_text_encoder.ipynb #vt040022
 @patch
 def token_features(self:TextTransformer, ids:torch.Tensor, return_attn:bool=False):
     "(B, L) ids → (B, L, width) features after `ln_final`; with `return_attn`, also the per-layer attention weights (B, heads, L, L)."

@@ -10,15 +10,18 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from einops import rearrange
+from fastcore.basics import patch
 import matplotlib.pyplot as plt
 from .patches import *
 from .attention import *
 
 # %% auto #0
-__all__ = ['VIT_CONFIGS', 'VisionTransformer', 'ViTConfig', 'config_key', 'vit_config', 'create_vit', 'resize_pos_embed',
-           'attention_rollout', 'cls_attention_map', 'show_attention']
+__all__ = ['VIT_POOLS', 'VIT_CONFIGS', 'VisionTransformer', 'ViTConfig', 'config_key', 'vit_config', 'create_vit',
+           'resize_pos_embed', 'attention_rollout', 'cls_attention_map', 'show_attention']
 
 # %% ../nbs/03_vit.ipynb #bf6d6511
+VIT_POOLS = ('cls', 'mean')                    # the image feature: the class token's output, or the mean of the patches'
+
 class VisionTransformer(nn.Module):
     "CLIP's ViT image encoder: (B, 3, R, R) images → (B, output_dim) features. Parameter names are OpenAI's `visual.*` keys."
     def __init__(self, input_resolution:int,  # R: side of the square images the position embeddings are learned for
@@ -27,77 +30,91 @@ class VisionTransformer(nn.Module):
                  layers:int,                  # number of residual attention blocks
                  heads:int,                   # attention heads per block
                  output_dim:int,              # E: size of the image features (the joint image-text embedding)
-                 mlp_ratio:float=4.0,         # hidden width of each MLP as a multiple of `width`
+                 mlp_ratio:float=4.0,         # hidden width of each MLP as a multiple of the width
                  act_layer:type=QuickGELU,    # the MLPs' activation (OpenAI's models: QuickGELU)
                  interpolate_pos:bool=False,  # accept other resolutions by resizing the position embeddings on the fly
+                 pool_type:str='cls',         # 'cls': the class token's output (OpenAI); 'mean': the mean of the patch tokens
                 ):
         super().__init__()
         if input_resolution % patch_size:
             raise ValueError(f"input_resolution {input_resolution} is not divisible by the patch size {patch_size}")
+        if pool_type not in VIT_POOLS: raise ValueError(f"expected pool_type in {list(VIT_POOLS)}, got {pool_type!r}")
         self.input_resolution, self.patch_size, self.output_dim = input_resolution, patch_size, output_dim
-        self.interpolate_pos = interpolate_pos
-        self.conv1 = PatchEmbed(patch_size, width)
-        self.class_embedding = nn.Parameter(torch.empty(width))
-        self.positional_embedding = nn.Parameter(torch.empty(self.grid_size ** 2 + 1, width))
-        self.ln_pre = LayerNorm(width)
-        self.transformer = Transformer(width, layers, heads, mlp_ratio, act_layer)
-        self.ln_post = LayerNorm(width)
+        self.interpolate_pos, self.pool_type = interpolate_pos, pool_type
+        self.conv1 = PatchEmbed(patch_size, width)                                        # step 1: patches → tokens
+        self.class_embedding = nn.Parameter(torch.empty(width))                           # step 2: the class token
+        self.positional_embedding = nn.Parameter(torch.empty(self.grid_size ** 2 + 1, width))  # step 3: N + 1 positions
+        self.ln_pre = LayerNorm(width)                                                    # step 4
+        self.transformer = Transformer(width, layers, heads, mlp_ratio, act_layer)        # step 5
+        self.ln_post = LayerNorm(width)                                                   # step 6, then proj
         self.proj = nn.Parameter(torch.empty(width, output_dim))
-        self.init_parameters()
+        self.init_parameters()                                                            # the next cell
 
-    @property
-    def grid_size(self) -> int:
-        "Patches per side at `input_resolution`."
-        return self.input_resolution // self.patch_size
+# %% ../nbs/03_vit.ipynb #vt000002
+@patch(as_prop=True)
+def grid_size(self:VisionTransformer) -> int:
+    "Patches per side at `input_resolution`."
+    return self.input_resolution // self.patch_size
 
-    def init_parameters(self, scaled_blocks:bool=True):
-        "OpenAI's init: `class_embedding`, `positional_embedding`, `proj` ~ N(0, width⁻½); the blocks by `Transformer.init_parameters` if `scaled_blocks`."
-        std = self.transformer.width ** -0.5
-        for p in (self.class_embedding, self.positional_embedding, self.proj): nn.init.normal_(p, std=std)
-        if scaled_blocks: self.transformer.init_parameters()
+@patch
+def init_parameters(self:VisionTransformer, scaled_blocks:bool=True):
+    "OpenAI's init: `class_embedding`, `positional_embedding`, `proj` ~ N(0, width⁻½); the blocks by `Transformer.init_parameters` if `scaled_blocks`."
+    std = self.transformer.width ** -0.5
+    for p in (self.class_embedding, self.positional_embedding, self.proj): nn.init.normal_(p, std=std)
+    if scaled_blocks: self.transformer.init_parameters()
 
-    def position_embeddings(self, grid:tuple[int, int]) -> torch.Tensor:
-        "The (1 + gh·gw, D) position embeddings for a gh×gw grid: the learned ones, resized when the grid differs."
-        if grid == (self.grid_size, self.grid_size): return self.positional_embedding
-        return resize_pos_embed(self.positional_embedding, grid)
+# %% ../nbs/03_vit.ipynb #vt000005
+@patch
+def position_embeddings(self:VisionTransformer, grid:tuple[int, int]) -> torch.Tensor:
+    "The (1 + gh·gw, D) position embeddings for a gh×gw grid: the learned ones, resized when the grid differs."
+    if grid == (self.grid_size, self.grid_size): return self.positional_embedding
+    return resize_pos_embed(self.positional_embedding, grid)
 
-    def embed(self, x:torch.Tensor) -> torch.Tensor:
-        "Images (B, 3, H, W) → the transformer's input (B, N+1, D): patch tokens, class token, positions, `ln_pre`."
-        check_images(x, self.patch_size, 3, None if self.interpolate_pos else self.input_resolution)
-        grid = (x.shape[-2] // self.patch_size, x.shape[-1] // self.patch_size)
-        x = self.conv1(x)                                                  # (B, N, D)
-        cls = self.class_embedding.to(x.dtype).expand(x.shape[0], 1, -1)   # (B, 1, D)
-        x = torch.cat([cls, x], dim=1)                                     # (B, N+1, D)
-        x = x + self.position_embeddings(grid).to(x.dtype)                 # (B, N+1, D)
-        return self.ln_pre(x)                                              # (B, N+1, D)
+@patch
+def embed(self:VisionTransformer, x:torch.Tensor) -> torch.Tensor:
+    "Images (B, 3, H, W) → the transformer's input (B, N+1, D): patch tokens, class token, positions, `ln_pre`."
+    check_images(x, self.patch_size, 3, None if self.interpolate_pos else self.input_resolution)
+    grid = (x.shape[-2] // self.patch_size, x.shape[-1] // self.patch_size)
+    x = self.conv1(x)                                                  # (B, N, D)
+    cls = self.class_embedding.to(x.dtype).expand(x.shape[0], 1, -1)   # (B, 1, D)
+    x = torch.cat([cls, x], dim=1)                                     # (B, N+1, D)
+    x = x + self.position_embeddings(grid).to(x.dtype)                 # (B, N+1, D)
+    return self.ln_pre(x)                                              # (B, N+1, D)
 
-    def forward_tokens(self, x:torch.Tensor, return_attn:bool=False):
-        "Images → the transformer's output for all tokens (B, N+1, D), class token first; with `return_attn` also [layers × (B, heads, N+1, N+1)]."
-        x = self.embed(x)                                                  # (B, N+1, D)
-        return self.transformer(x, return_attn=return_attn)                # (B, N+1, D) [, layers × (B, H, N+1, N+1)]
+# %% ../nbs/03_vit.ipynb #vt000008
+@patch
+def forward_tokens(self:VisionTransformer, x:torch.Tensor, return_attn:bool=False):
+    "Images → the transformer's output for all tokens (B, N+1, D), class token first; with `return_attn` also [layers × (B, heads, N+1, N+1)]."
+    x = self.embed(x)                                                  # (B, N+1, D)
+    return self.transformer(x, return_attn=return_attn)                # (B, N+1, D) [, layers × (B, H, N+1, N+1)]
 
-    def pool(self, tokens:torch.Tensor) -> torch.Tensor:
-        "Transformer output (B, N+1, D), or its class token alone (B, D) → image features (B, E): `ln_post`, then `proj`."
-        cls = tokens[:, 0] if tokens.ndim == 3 else tokens                 # (B, D)
-        return self.ln_post(cls) @ self.proj                               # (B, E)
+# %% ../nbs/03_vit.ipynb #vt000011
+@patch
+def pool(self:VisionTransformer, tokens:torch.Tensor) -> torch.Tensor:
+    "Transformer output (B, N+1, D) → image features (B, E): `ln_post` then `proj`, on the class token or, for 'mean', the patches' mean."
+    if self.pool_type == 'mean':
+        if tokens.ndim != 3: raise ValueError(f"pool_type='mean' needs every token (B, N+1, D), got {tuple(tokens.shape)}")
+        return self.ln_post(tokens)[:, 1:].mean(1) @ self.proj         # (B, E): the mean over the N patches
+    cls = tokens[:, 0] if tokens.ndim == 3 else tokens                 # (B, D): the class token
+    return self.ln_post(cls) @ self.proj                               # (B, E)
 
-    def forward(self, x:torch.Tensor, return_attn:bool=False):
-        "Images (B, 3, R, R) → image features (B, output_dim); with `return_attn` also the per-layer attention weights."
-        if return_attn:
-            tokens, attns = self.forward_tokens(x, return_attn=True)       # (B, N+1, D), layers × (B, H, N+1, N+1)
-            return self.pool(tokens), attns                                # (B, E), attns
-        x = self.embed(x)                                                  # (B, N+1, D)
-        cls = torch.zeros(x.shape[0], dtype=torch.long, device=x.device)  # (B,) the class token's position
-        return self.pool(self.transformer(x, rows=cls))                    # (B, E): the last block computes the class token only
+# %% ../nbs/03_vit.ipynb #vt000014
+@patch
+def forward_plain(self:VisionTransformer, x:torch.Tensor, return_attn:bool=False):
+    "Images (B, 3, R, R) → image features (B, output_dim), every token through every block; with `return_attn` also the attention weights."
+    if return_attn:
+        tokens, attns = self.forward_tokens(x, return_attn=True)       # (B, N+1, D), layers × (B, H, N+1, N+1)
+        return self.pool(tokens), attns                                # (B, E), attns
+    return self.pool(self.forward_tokens(x))                           # (B, E)
 
-    def set_input_resolution(self, input_resolution:int):
-        "Resize the learned position embeddings to `input_resolution` for good (e.g. before fine-tuning at 336 px; build the optimizer after)."
-        if input_resolution % self.patch_size:
-            raise ValueError(f"input_resolution {input_resolution} is not divisible by the patch size {self.patch_size}")
-        g = input_resolution // self.patch_size
-        with torch.no_grad(): self.positional_embedding = nn.Parameter(resize_pos_embed(self.positional_embedding, g))
-        self.input_resolution = input_resolution
-        return self
+# %% ../nbs/03_vit.ipynb #vt000017
+@patch
+def forward(self:VisionTransformer, x:torch.Tensor, return_attn:bool=False):
+    "Images (B, 3, R, R) → image features (B, output_dim); with `return_attn` also the per-layer attention weights."
+    if return_attn or self.pool_type != 'cls': return self.forward_plain(x, return_attn)   # every token is needed
+    x = self.embed(x)                                                  # (B, N+1, D)
+    cls = torch.zeros(x.shape[0], dtype=torch.long, device=x.device)  # (B,) the class token's position
+    return self.pool(self.transformer(x, rows=cls))                    # (B, E): the last block computes the class token only
 
 # %% ../nbs/03_vit.ipynb #1815b7fb
 @dataclass(frozen=True)
@@ -146,6 +163,17 @@ def resize_pos_embed(pos:torch.Tensor,                         # (1 + gh·gw, D)
     cls, grid = pos[:1], rearrange(pos[1:], '(h w) d -> 1 d h w', h=oh, w=ow)       # (1, D), (1, D, oh, ow)
     grid = F.interpolate(grid.float(), size=(gh, gw), mode='bicubic', antialias=antialias, align_corners=False)  # (1, D, gh, gw)
     return torch.cat([cls, rearrange(grid.to(pos.dtype), '1 d h w -> (h w) d')])    # (1 + gh·gw, D)
+
+# %% ../nbs/03_vit.ipynb #vt000023
+@patch
+def set_input_resolution(self:VisionTransformer, input_resolution:int):
+    "Resize the learned position embeddings to `input_resolution` for good (e.g. before fine-tuning at 336 px; build the optimizer after)."
+    if input_resolution % self.patch_size:
+        raise ValueError(f"input_resolution {input_resolution} is not divisible by the patch size {self.patch_size}")
+    g = input_resolution // self.patch_size
+    with torch.no_grad(): self.positional_embedding = nn.Parameter(resize_pos_embed(self.positional_embedding, g))
+    self.input_resolution = input_resolution
+    return self
 
 # %% ../nbs/03_vit.ipynb #bcc0bfa3
 def attention_rollout(attns:list,           # per-layer attention weights, each (B, heads, L, L), first layer first
