@@ -14,13 +14,16 @@ import torch.nn as nn
 from torch.profiler import profile, ProfilerActivity
 from torch.utils.flop_counter import FlopCounterMode, sdpa_flop_count, sdpa_backward_flop_count
 from fastcore.script import call_parse
+from .moved import moved_names
+
+__getattr__ = moved_names(__name__, {'main': ('clip_nbdev.bench', 'run_benchmark')})   # renamed: `main` said nothing
 
 # %% auto #0
 __all__ = ['BUILDERS', 'CPU_SDPA_FLOPS', 'LIBRARIES', 'MEASURES', 'TARGETS', 'Contender', 'is_resnet', 'build_clip_nbdev',
            'plain_image_features', 'plain_text_features', 'build_clip_nbdev_plain', 'build_open_clip',
            'build_transformers', 'count_flops', 'matmul_peak', 'interleaved_times', 'peak_rss_mb', 'Result',
            'train_step', 'bench_model', 'bench_tokenizer', 'results_table', 'ratios', 'ratio_table', 'tokenizer_ratio',
-           'check_targets', 'machine_description', 'BenchReport', 'main', 'parse_report', 'report_markdown',
+           'check_targets', 'machine_description', 'BenchReport', 'run_benchmark', 'parse_report', 'report_markdown',
            'save_report', 'time_by_op_group']
 
 # %% ../nbs/A7_benchmark.ipynb #05433782
@@ -299,7 +302,7 @@ class BenchReport:
     "Everything one run measured."
     results:list; tokenizer:dict; peak:float; threads:int; text:str
 
-def main(models:str='ViT-B-32,RN50,ViT-tiny',  # comma-separated presets of `MODEL_CONFIGS`
+def run_benchmark(models:str='ViT-B-32,RN50,ViT-tiny',  # comma-separated presets of `MODEL_CONFIGS`
          batch_size:int=16,                      # images and captions per batch
          threads:int=2,                          # torch threads, pinned for the whole run
          repeats:int=5,                          # timed calls per measurement after warm-up; medians are reported
@@ -342,7 +345,7 @@ def main(models:str='ViT-B-32,RN50,ViT-tiny',  # comma-separated presets of `MOD
 
 # %% ../nbs/A7_benchmark.ipynb #a7-rep1
 def parse_report(text:str) -> dict:
-    "The Markdown `main` prints → {'title', 'setup', 'sections': [{'heading', 'blocks': [text or {'header', 'rows'}]}]}."
+    "The Markdown `run_benchmark` prints → {'title', 'setup', 'sections': [{'heading', 'blocks': [text or {'header', 'rows'}]}]}."
     record, section = {'title': '', 'setup': '', 'sections': []}, None
     for block in (b.strip('\n') for b in text.split('\n\n')):
         if not block.strip(): continue
@@ -360,7 +363,7 @@ def parse_report(text:str) -> dict:
     return record
 
 def report_markdown(record:dict, demote:bool=False) -> str:
-    "Render a `parse_report` record as Markdown: as `main` printed it, or with the title bold and the sections as ####."
+    "Render a `parse_report` record as Markdown: as `run_benchmark` printed it, or with the title bold and the sections as ####."
     out = [f"**{record['title']}**\n\n{record['setup']}" if demote else f"# {record['title']}\n{record['setup']}"]
     for section in record['sections']:
         out.append(('#### ' if demote else '## ') + section['heading'])
@@ -374,7 +377,7 @@ def save_report(report:BenchReport, path:str) -> dict:
     return record
 
 # %% ../nbs/A7_benchmark.ipynb #bb612728
-if __name__ == '__main__': call_parse(main)
+if __name__ == '__main__': call_parse(run_benchmark)
 
 # %% ../nbs/A7_benchmark.ipynb #53aaec38
 def _op_group(event) -> str:
