@@ -91,7 +91,7 @@ class CLIPInference:
     "A CLIP with its tokenizer and preprocessing, offering `similarity`, `classify`, `retrieve_images` and `retrieve_texts`."
     def __init__(self, model:nn.Module,       # chapter 05's CLIP (or any model with encode_image, encode_text, logit_scale)
                  tokenizer=None,              # texts → ids; default: tokenize at the model's context length
-                 transform=None,              # PIL image → tensor; default: `clip_transform(model.image_size)`
+                 transform=None,              # PIL image → tensor; default: clip_transform(model.image_size)
                  device=None,                 # default: pick_device() (a GPU when there is one)
                  batch_size:int=64,           # images or texts per forward pass
                  name:str|None=None,          # identifies the weights for the feature cache (default: a hash of the weights)
@@ -287,7 +287,7 @@ def search_playground(inference:CLIPInference,   # the model to ask
     return widgets.VBox([text, out])
 
 # %% ../nbs/A3_inference.ipynb #7e727502
-def load_inference(checkpoint,   # a clip_nbdev checkpoint, a `PACKAGED_MODELS` name ('emoji'), an OpenAI file or `OPENAI_MODELS` name
+def load_inference(checkpoint,   # a clip_nbdev checkpoint, a PACKAGED_MODELS name ('emoji'), an OpenAI file or OPENAI_MODELS name
                    device=None,  # default: a GPU when present
                   ) -> CLIPInference:
     "A `CLIPInference` for a checkpoint file, a model shipped with clip_nbdev, or one of OpenAI's model names."
@@ -411,7 +411,7 @@ def predict(args:argparse.Namespace) -> tuple:
             lambda: show_labelled(images, _captions([hits], 'text', lambda r: f"{r['score']:.3f}"), ncols=1))
 
 # %% ../nbs/A3_inference.ipynb #in000019
-def predict_main(argv:list|None=None):  # the arguments (default: the command line's, `sys.argv[1:]`)
+def predict_main(argv:list|None=None):  # the arguments (default: the command line's, sys.argv[1:])
     "The `clip_nbdev_predict` command: print the results as a table or JSON; a mistake gets one line on stderr and exit status 1."
     args = predict_parser().parse_args(None if argv is None else [str(a) for a in argv])
     try:

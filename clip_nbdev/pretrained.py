@@ -71,7 +71,7 @@ def openai_name(name) -> str|None:
     "The `OPENAI_MODELS` key `name` spells ('ViT-B/32', 'vit-b-32', 'ViT-L-14-336'...), or None."
     return {config_key(k): k for k in OPENAI_MODELS}.get(config_key(str(name)))
 
-def load_openai(name_or_path,      # a name in `OPENAI_MODELS` (any spelling), or the path of an OpenAI CLIP file
+def load_openai(name_or_path,      # a name in OPENAI_MODELS (any spelling), or the path of an OpenAI CLIP file
                 device=None,       # where the model goes (default: pick_device())
                 root=None,         # download folder (default: default_cache_dir())
                 model_config=None, # the architecture, for a state dict whose shapes are not one of OpenAI's (see from_openai_state_dict)
@@ -127,7 +127,7 @@ def _clip_from(obj, model_config=None) -> CLIP:
     return model
 
 # %% ../nbs/A1_pretrained.ipynb #pt000015
-def load_clip(path,        # a clip_nbdev checkpoint, a `PACKAGED_MODELS` name ('emoji'), an OpenAI TorchScript archive or state dict
+def load_clip(path,        # a clip_nbdev checkpoint, a PACKAGED_MODELS name ('emoji'), an OpenAI TorchScript archive or state dict
               assets=None, # where packaged models live (default: assets_dir())
               model_config=None, # the architecture of a plain state dict whose shapes are not one of OpenAI's
              ) -> tuple:

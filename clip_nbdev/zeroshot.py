@@ -78,7 +78,7 @@ SIMPLE_TEMPLATES = ('a photo of a {}.',)  # the paper's default prompt
 TEMPLATE_SETS = {'simple': SIMPLE_TEMPLATES, 'cifar': CIFAR_TEMPLATES, 'imagenet': IMAGENET_TEMPLATES}
 
 # %% ../nbs/07_zero_shot.ipynb #d33da12c
-def get_templates(templates='simple', # a name in `TEMPLATE_SETS`, a path to a file of one template per line, or a list of templates
+def get_templates(templates='simple', # a name in TEMPLATE_SETS, a path to a file of one template per line, or a list of templates
                  ) -> tuple:
     "A tuple of prompt templates from a `TEMPLATE_SETS` name, a text file, or a list."
     if isinstance(templates, Path) or (isinstance(templates, str) and templates not in TEMPLATE_SETS and '{}' not in templates):
@@ -156,10 +156,10 @@ def encode_images(model:nn.Module, images:torch.Tensor, batch_size:int=256) -> t
 
 class ZeroShotClassifier:
     "A classifier from class names: logits = `logit_scale` · unit image features · `class_weights`ᵀ."
-    def __init__(self, model:nn.Module,            # a CLIP: anything with `encode_image` and `encode_text`
+    def __init__(self, model:nn.Module,            # a CLIP: anything with encode_image and encode_text
                  tokenizer,                        # callable: list of str → (N, L) token ids (e.g. clip_nbdev.text.tokenize)
                  class_names,                      # one name per class, distinct
-                 templates=SIMPLE_TEMPLATES,       # prompt templates with one '{}', a `TEMPLATE_SETS` name, or a file
+                 templates=SIMPLE_TEMPLATES,       # prompt templates with one '{}', a TEMPLATE_SETS name, or a file
                  logit_scale:float=100.,           # CLIP's inverse temperature at the end of training
                  batch_size:int=256,               # texts and images encoded per forward pass
                 ):
@@ -238,7 +238,7 @@ def drawable(image):
 
 # %% ../nbs/07_zero_shot.ipynb #45e9583d
 def show_retrieval(queries:list,        # the query texts, one row each
-                   results:list,        # per query, `top_matches`' list of {'index', 'score'}
+                   results:list,        # per query, top_matches' list of {'index', 'score'}
                    images:list,         # the gallery the indices point into (paths, PIL images or tensors)
                    hits:list|None=None, # per query, per result, True/False: draws green/red frames
                    width:float=10, title:str=''):
