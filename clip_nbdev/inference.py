@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse, hashlib, html, json, os, sys, tempfile, warnings
 from functools import partial
 from pathlib import Path
-import numpy as np
 import torch
 import torch.nn as nn
 from PIL import Image
@@ -16,7 +15,7 @@ from fastcore.basics import patch
 from .patches import clip_transform, pick_device, show_image
 from .text import tokenize
 from .data import load_image
-from .zeroshot import (ZeroShotClassifier, check_class_names, encode_images, encode_texts, get_templates,
+from .zeroshot import (ZeroShotClassifier, check_class_names, drawable, encode_images, encode_texts, get_templates,
                                  show_classification, show_retrieval)
 from .pretrained import OPENAI_MODELS, default_cache_dir, download, load_clip, openai_name, resolve_checkpoint
 
@@ -336,7 +335,7 @@ def show_labelled(images:list, captions:list, ncols:int=4, title:str=''):
     ncols = min(ncols, len(images)); nrows = -(-len(images) // ncols)
     fig, axs = plt.subplots(nrows, ncols, figsize=(2.6 * ncols, 2.9 * nrows), squeeze=False)
     for ax in axs.flat: ax.set_axis_off()
-    for ax, im, cap in zip(axs.flat, images, captions): show_image(load_image(im) if _is_file_like(im) else im, ax, title=cap)
+    for ax, im, cap in zip(axs.flat, images, captions): show_image(drawable(im), ax, title=cap)
     if title: fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
