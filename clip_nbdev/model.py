@@ -146,6 +146,13 @@ def causal(self:CLIP) -> bool: return self.text.causal
 @patch(as_prop=True)
 def pool(self:CLIP) -> str: return self.text.pool
 
+# %% ../nbs/05_infonce_model.ipynb #lm05b32
+@patch
+def encode(self:CLIP, ids:torch.Tensor, normalize:bool=False) -> torch.Tensor:
+    "Deprecated: `encode_text` (or `model.text.encode`); `CLIP` is no longer a `TextTransformer`."
+    warnings.warn("CLIP.encode is deprecated: use encode_text (or model.text.encode)", DeprecationWarning, stacklevel=2)
+    return self.encode_text(ids, normalize)
+
 # %% ../nbs/05_infonce_model.ipynb #727521b9
 _TEXT_512 = dict(context_length=77, vocab_size=49408, width=512, heads=8, layers=12)
 _TEXT_TINY = dict(context_length=77, vocab_size=49408, width=128, heads=2, layers=4)
