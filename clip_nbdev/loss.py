@@ -10,6 +10,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import torch.distributed as dist
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['LOGIT_SCALE_INIT', 'MAX_LOGIT_SCALE', 'SIGLIP_SCALE_INIT', 'SIGLIP_BIAS_INIT', 'l2_normalize',
@@ -154,20 +155,23 @@ class ClipLoss(nn.Module):
         if self.cache_labels: self._labels = {key: labels}
         return labels
 
-    def forward(self, image_features, text_features, logit_scale):
-        _check_features(image_features, text_features)
-        img, txt = l2_normalize(image_features), l2_normalize(text_features)                     # (n, D) each
-        all_img, all_txt = img, txt
-        if self.world_size > 1:
-            all_img = all_gather_features(img, self.gather_with_grad)                            # (N, D), N = W·n
-            all_txt = all_gather_features(txt, self.gather_with_grad)                            # (N, D)
-        if self.local_loss:
-            logits_per_image = logit_scale * img @ all_txt.T                                     # (n, N)
-            logits_per_text = logit_scale * txt @ all_img.T                                      # (n, N)
-        else:
-            logits_per_image = logit_scale * all_img @ all_txt.T                                 # (N, N)
-            logits_per_text = logits_per_image.T                                                 # (N, N)
-        return contrastive_loss(logits_per_image, logits_per_text, self.get_labels(len(logits_per_image), img.device))
+# %% ../nbs/05_infonce.ipynb #lm05a02
+@patch
+def forward(self:ClipLoss, image_features, text_features, logit_scale):
+    "The symmetric loss of this rank's (n, D) features against the whole batch's; `logit_scale` is 1/τ."
+    _check_features(image_features, text_features)
+    img, txt = l2_normalize(image_features), l2_normalize(text_features)                     # (n, D) each
+    all_img, all_txt = img, txt
+    if self.world_size > 1:
+        all_img = all_gather_features(img, self.gather_with_grad)                            # (N, D), N = W·n
+        all_txt = all_gather_features(txt, self.gather_with_grad)                            # (N, D)
+    if self.local_loss:
+        logits_per_image = logit_scale * img @ all_txt.T                                     # (n, N)
+        logits_per_text = logit_scale * txt @ all_img.T                                      # (n, N)
+    else:
+        logits_per_image = logit_scale * all_img @ all_txt.T                                 # (N, N)
+        logits_per_text = logits_per_image.T                                                 # (N, N)
+    return contrastive_loss(logits_per_image, logits_per_text, self.get_labels(len(logits_per_image), img.device))
 
 # %% ../nbs/05_infonce.ipynb #c10e6f2e
 class SigLipLoss(nn.Module):
@@ -210,6 +214,35 @@ def _check_accum(images, texts, accum_steps):
         raise ValueError(f"expected accum_steps an int from 1 to the batch size {n}, got {accum_steps!r}")
     if len(texts) != n: raise ValueError(f"expected as many texts as images, got {len(texts)} texts and {n} images")
 
+# %% ../nbs/05_infonce.ipynb #lm05a09
+def _cache_features(forward, chunks:list) -> tuple:
+    "Step 1: each micro-batch's features without a graph, the random state each was drawn with, and the scale."
+    norm_buffers = _norm_buffers(forward)
+    saved_norm = [b.clone() for b in norm_buffers]
+    rngs, image_parts, text_parts = [], [], []
+    with torch.no_grad():
+        for micro_images, micro_texts in chunks:
+            rngs.append(_RngState(micro_images.device))
+            image_features, text_features, logit_scale = forward(micro_images, micro_texts)  # (b, E), (b, E), ()
+            image_parts.append(image_features)
+            text_parts.append(text_features)
+    for b, saved in zip(norm_buffers, saved_norm): b.copy_(saved)            # only the recomputation moves them
+    return rngs, torch.cat(image_parts), torch.cat(text_parts), logit_scale  # K states, (B, E), (B, E), ()
+
+# %% ../nbs/05_infonce.ipynb #lm05a11
+def _replay_backward(forward, chunks:list, rngs:list, image_grads:tuple, text_grads:tuple, scale, no_sync=None):
+    "Step 3: recompute each micro-batch with a graph and push its slice of ∂L/∂f (and, once, ∂L/∂scale) through it."
+    for k, (micro_images, micro_texts) in enumerate(chunks):
+        last = k == len(chunks) - 1
+        with no_sync() if no_sync is not None and not last else nullcontext():
+            rngs[k].restore()
+            image_features, text_features, logit_scale = forward(micro_images, micro_texts)  # (b, E), (b, E), ()
+            outputs, grads = [image_features, text_features], [image_grads[k], text_grads[k]]
+            if last and torch.is_tensor(scale) and scale.grad is not None and logit_scale.requires_grad:
+                outputs.append(logit_scale)                                  # the scale's gradient, once
+                grads.append(scale.grad)
+            torch.autograd.backward(outputs, grads)
+
 # %% ../nbs/05_infonce.ipynb #a1c4e006
 def grad_cache_backward(forward,          # (images, texts) → (image_features, text_features, logit_scale), e.g. a CLIP
                         images:torch.Tensor, # (B, 3, R, R) the whole batch
@@ -221,32 +254,14 @@ def grad_cache_backward(forward,          # (images, texts) → (image_features,
     "Back-propagate the loss of the whole batch, computed K micro-batches at a time by gradient caching; returns the loss."
     _check_accum(images, texts, accum_steps)
     chunks = list(zip(images.tensor_split(accum_steps), texts.tensor_split(accum_steps)))
-    norm_buffers = _norm_buffers(forward)
-    saved_norm = [b.clone() for b in norm_buffers]
-    rngs, image_parts, text_parts = [], [], []
-    with torch.no_grad():                                                    # 1. embed every micro-batch, keep no graph
-        for micro_images, micro_texts in chunks:
-            rngs.append(_RngState(micro_images.device))
-            image_features, text_features, logit_scale = forward(micro_images, micro_texts)  # (b, E), (b, E), ()
-            image_parts.append(image_features)
-            text_parts.append(text_features)
-    for b, saved in zip(norm_buffers, saved_norm): b.copy_(saved)            # only the recomputation moves them
-    image_features = torch.cat(image_parts).requires_grad_()                 # (B, E) leaves that collect ∂L/∂f
-    text_features = torch.cat(text_parts).requires_grad_()                   # (B, E)
+    rngs, image_features, text_features, logit_scale = _cache_features(forward, chunks)  # 1. no graph kept
+    image_features = image_features.requires_grad_()                        # (B, E) leaves that collect ∂L/∂f
+    text_features = text_features.requires_grad_()                          # (B, E)
     scale = logit_scale.detach().requires_grad_() if torch.is_tensor(logit_scale) else logit_scale  # ()
     loss = loss_fn(image_features, text_features, scale)                    # 2. the loss over the whole batch
     if not torch.isfinite(loss): return loss.detach()
     loss.backward()
     image_grads = image_features.grad.tensor_split(accum_steps)             # K × (b, E)
     text_grads = text_features.grad.tensor_split(accum_steps)               # K × (b, E)
-    for k, (micro_images, micro_texts) in enumerate(chunks):                 # 3. recompute with a graph, push ∂L/∂f through
-        last = k == accum_steps - 1
-        with no_sync() if no_sync is not None and not last else nullcontext():
-            rngs[k].restore()
-            image_features, text_features, logit_scale = forward(micro_images, micro_texts)  # (b, E), (b, E), ()
-            outputs, grads = [image_features, text_features], [image_grads[k], text_grads[k]]
-            if last and torch.is_tensor(scale) and scale.grad is not None and logit_scale.requires_grad:
-                outputs.append(logit_scale)                                  # the scale's gradient, once
-                grads.append(scale.grad)
-            torch.autograd.backward(outputs, grads)
+    _replay_backward(forward, chunks, rngs, image_grads, text_grads, scale, no_sync)  # 3. with a graph
     return loss.detach()

@@ -9,9 +9,10 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['ACT_LAYERS', 'IMAGE_TOWERS', 'MODEL_CONFIGS', 'OPENAI_ARCHITECTURES', 'CLIP_KEYS', 'OPENAI_EXTRA_KEYS',
+__all__ = ['ACT_LAYERS', 'IMAGE_TOWERS', 'TEXT_PARTS', 'MODEL_CONFIGS', 'OPENAI_ARCHITECTURES', 'CLIP_KEYS', 'OPENAI_EXTRA_KEYS',
            'build_image_tower', 'CLIP', 'model_config', 'create_model', 'ResNetTower', 'checked_model_config',
            'model_config_from', 'load_state_dict_file', 'infer_config', 'from_openai_state_dict']
 
@@ -65,50 +66,92 @@ def build_image_tower(embed_dim:int, vision_cfg:dict) -> nn.Module:
     return IMAGE_TOWERS[kind](output_dim=embed_dim, **_tower_kwargs(IMAGE_TOWERS[kind], cfg, 'vision_cfg'))
 
 # %% ../nbs/05_infonce_model.ipynb #a56349ba
-class CLIP(TextTransformer):
-    "CLIP: OpenAI's text tower at the top level (it *is* a `TextTransformer`), an image tower `visual`, and the learned `logit_scale`."
+TEXT_PARTS = ('token_embedding', 'positional_embedding', 'transformer', 'ln_final', 'text_projection')  # OpenAI's names
+
+class CLIP(nn.Module):
+    "CLIP: an image tower `visual`, chapter 04's text tower with its parts at the top level (OpenAI's keys), and `logit_scale`."
     def __init__(self, embed_dim:int,  # E: size of the joint image-text embedding
                  vision_cfg:dict,     # image tower arguments without output_dim (tower names the kind: see IMAGE_TOWERS)
                  text_cfg:dict,       # TextTransformer arguments, without output_dim
                 ):
+        super().__init__()
         if isinstance(embed_dim, bool) or not isinstance(embed_dim, int) or embed_dim < 1:
             raise ValueError(f"expected embed_dim to be a positive int, got {embed_dim!r}")
         vision_cfg, text_cfg = _plain_cfg(vision_cfg, 'vision_cfg'), _plain_cfg(text_cfg, 'text_cfg')
-        super().__init__(output_dim=embed_dim, **_tower_kwargs(TextTransformer, text_cfg, 'text_cfg'))  # token_embedding … text_projection
-        text_cfg.setdefault('vocab_size', self.vocab_size)              # the tokenizer's, when not given
-        self.embed_dim, self.vision_cfg, self.text_cfg = embed_dim, vision_cfg, text_cfg   # plain types: enough to rebuild the model
+        text = TextTransformer(output_dim=embed_dim, **_tower_kwargs(TextTransformer, text_cfg, 'text_cfg'))
+        for name in TEXT_PARTS: setattr(self, name, getattr(text, name))     # adopted: keys without a `text.` prefix
+        self.register_buffer('attn_mask', text.attn_mask, persistent=False)  # chapter 04's causal mask, never saved
+        object.__setattr__(self, '_text', text)                              # the tower, outside the module tree
+        self.context_length, self.vocab_size = text.context_length, text.vocab_size
+        text_cfg.setdefault('vocab_size', text.vocab_size)                   # the tokenizer's, when not given
+        self.embed_dim, self.vision_cfg, self.text_cfg = embed_dim, vision_cfg, text_cfg   # enough to rebuild it
         self.visual = build_image_tower(embed_dim, vision_cfg)
-        self.logit_scale = nn.Parameter(torch.tensor(LOGIT_SCALE_INIT))  # log(1/τ), τ = 0.07; each part is initialised as it is built
+        self.logit_scale = nn.Parameter(torch.tensor(LOGIT_SCALE_INIT))     # log(1/τ), τ = 0.07
 
-    @property
-    def config(self) -> dict:
-        "The keyword arguments that rebuild this architecture, `CLIP(**model.config)`, as plain JSON types (a fresh copy)."
-        return json.loads(json.dumps(dict(embed_dim=self.embed_dim, vision_cfg=self.vision_cfg, text_cfg=self.text_cfg)))
+# %% ../nbs/05_infonce_model.ipynb #lm05b04
+@patch(as_prop=True)
+def text(self:CLIP) -> TextTransformer:
+    "The text tower: chapter 04's `TextTransformer`, made of this model's own (top-level) text parts."
+    tower = self._text
+    for name in (*TEXT_PARTS, 'attn_mask'):      # `.to()` or an assignment may have given CLIP new ones
+        if getattr(tower, name) is not getattr(self, name): setattr(tower, name, getattr(self, name))
+    tower.training = self.training
+    return tower
 
-    def init_parameters(self):
-        "Re-initialise the whole model: the text tower's scheme, the image tower's, and logit_scale = ln(1/0.07)."
-        super().init_parameters()                        # text: token 0.02, positions 0.01, blocks by width and depth
-        if 'visual' not in self._modules: return         # TextTransformer.__init__ calls this before the image tower exists
-        self.visual.init_parameters()                    # ResNet: attention-pool stds, zero last BN; ViT: embeddings, projection, blocks
-        with torch.no_grad(): self.logit_scale.fill_(LOGIT_SCALE_INIT)
+@patch(as_prop=True)
+def config(self:CLIP) -> dict:
+    "The keyword arguments that rebuild this architecture, `CLIP(**model.config)`, as plain JSON types (a fresh copy)."
+    return json.loads(json.dumps(dict(embed_dim=self.embed_dim, vision_cfg=self.vision_cfg, text_cfg=self.text_cfg)))
 
-    @property
-    def image_size(self) -> int: return self.visual.input_resolution
+@patch(as_prop=True)
+def image_size(self:CLIP) -> int: return self.visual.input_resolution
 
-    def encode_image(self, images:torch.Tensor, normalize:bool=False) -> torch.Tensor:
-        "(B, 3, R, R) images → (B, E) image features (unit length if `normalize`)."
-        x = self.visual(images)                                   # (B, E)
-        return F.normalize(x, dim=-1) if normalize else x         # (B, E)
+# %% ../nbs/05_infonce_model.ipynb #lm05b07
+@patch
+def init_parameters(self:CLIP):
+    "Re-initialise the whole model: the text tower's scheme, the image tower's, and logit_scale = ln(1/0.07)."
+    self.text.init_parameters()              # text: token 0.02, positions 0.01, blocks by width and depth
+    self.visual.init_parameters()            # ResNet: attention-pool stds, zero last BN; ViT: embeddings, proj, blocks
+    with torch.no_grad(): self.logit_scale.fill_(LOGIT_SCALE_INIT)
 
-    def encode_text(self, texts:torch.Tensor, normalize:bool=False) -> torch.Tensor:
-        "(B, L) token ids → (B, E) text features (unit length if `normalize`)."
-        return self.encode(texts, normalize)                      # (B, E)
+# %% ../nbs/05_infonce_model.ipynb #lm05b10
+@patch
+def encode_image(self:CLIP, images:torch.Tensor, normalize:bool=False) -> torch.Tensor:
+    "(B, 3, R, R) images → (B, E) image features (unit length if `normalize`)."
+    x = self.visual(images)                                   # (B, E)
+    return F.normalize(x, dim=-1) if normalize else x         # (B, E)
 
-    def forward(self, images:torch.Tensor, texts:torch.Tensor):
-        "Images (B, 3, R, R) and token ids (B', L) → unit image features (B, E), unit text features (B', E), and the scale 1/τ."
-        image_features = self.encode_image(images, normalize=True)   # (B, E)
-        text_features = self.encode_text(texts, normalize=True)      # (B', E)
-        return image_features, text_features, self.logit_scale.exp() # (B, E), (B', E), ()
+@patch
+def encode_text(self:CLIP, texts:torch.Tensor, normalize:bool=False) -> torch.Tensor:
+    "(B, L) token ids → (B, E) text features (unit length if `normalize`)."
+    return self.text.encode(texts, normalize)                 # (B, E)
+
+@patch
+def forward(self:CLIP, images:torch.Tensor, texts:torch.Tensor):
+    "Images (B, 3, R, R) and token ids (B', L) → unit image features (B, E), unit text features (B', E), and 1/τ."
+    image_features = self.encode_image(images, normalize=True)   # (B, E)
+    text_features = self.encode_text(texts, normalize=True)      # (B', E)
+    return image_features, text_features, self.logit_scale.exp() # (B, E), (B', E), ()
+
+# %% ../nbs/05_infonce_model.ipynb #lm05b11
+@patch
+def token_features(self:CLIP, ids:torch.Tensor, return_attn:bool=False):
+    "The text tower's (B, L, width) token outputs after `ln_final` (and attention maps): see `TextTransformer`."
+    return self.text.token_features(ids, return_attn)
+
+@patch(as_prop=True)
+def tokenizer(self:CLIP): return self.text.tokenizer    # list of n texts → LongTensor (n, context_length)
+@patch(as_prop=True)
+def causal(self:CLIP) -> bool: return self.text.causal
+@patch(as_prop=True)
+def pool(self:CLIP) -> str: return self.text.pool
+
+# %% ../nbs/05_infonce_model.ipynb #lm05b32
+@patch
+def encode(self:CLIP, ids:torch.Tensor, normalize:bool=False) -> torch.Tensor:
+    "Deprecated: `encode_text` (or `model.text.encode`); `CLIP` is no longer a `TextTransformer`."
+    warnings.warn("CLIP.encode is deprecated: use encode_text (or model.text.encode)", DeprecationWarning, stacklevel=2)
+    return self.encode_text(ids, normalize)
 
 # %% ../nbs/05_infonce_model.ipynb #727521b9
 _TEXT_512 = dict(context_length=77, vocab_size=49408, width=512, heads=8, layers=12)
@@ -121,6 +164,7 @@ def _split_preset(width:int, layers:int) -> dict:
     text = dict(context_length=77, vocab_size=258, width=width, heads=width // 64, layers=layers // 2, tokenizer='char')
     return dict(embed_dim=width, vision_cfg=_VIT(224, 16, width, layers // 2), text_cfg=text)
 
+# %% ../nbs/05_infonce_model.ipynb #lm05b13
 MODEL_CONFIGS = {
     'RN50':         dict(embed_dim=1024, vision_cfg=_RN([3, 4, 6, 3], 64, 224), text_cfg=_TEXT_512),
     'RN101':        dict(embed_dim=512, vision_cfg=_RN([3, 4, 23, 3], 64, 224), text_cfg=_TEXT_512),
@@ -143,6 +187,7 @@ MODEL_CONFIGS = {
 }
 OPENAI_ARCHITECTURES = ('RN50', 'RN101', 'RN50x4', 'RN50x16', 'RN50x64', 'ViT-B-32', 'ViT-B-16', 'ViT-L-14', 'ViT-L-14-336')
 
+# %% ../nbs/05_infonce_model.ipynb #lm05b15
 def model_config(name:str) -> dict:
     "The `CLIP` arguments of a named preset, in plain types; names are normalised as chapter 03's (`ViT-B/32` = `vit-b-32-quickgelu`)."
     table = {config_key(k): v for k, v in MODEL_CONFIGS.items()}
