@@ -13,6 +13,7 @@ import torch
 from torch.utils.data import Dataset, DataLoader, DistributedSampler, default_collate
 from PIL import Image, ImageDraw
 import matplotlib.pyplot as plt
+from fastcore.basics import patch
 from .patches import clip_transform, show_image
 
 # %% auto #0
@@ -164,6 +165,7 @@ def read_json_file(path:Path, expected:str):
     try: return json.loads(_read_text(path, expected))
     except json.JSONDecodeError as e: raise ValueError(f"{path}: expected {expected}, got invalid JSON ({e})") from None
 
+# %% ../nbs/06_train_flickr.ipynb #dt000005
 def read_results_csv(path) -> dict:
     "Kaggle's Flickr30k `results.csv` → {filename: [captions]}; repairs rows missing their second '|' and skips unreadable ones, with a warning that counts them."
     expected = f"a Kaggle Flickr30k results.csv with the header '{KAGGLE_HEADER}'"
@@ -183,6 +185,7 @@ def read_results_csv(path) -> dict:
     if bad: warnings.warn(f"{path}: skipped {len(bad)} unreadable row(s) (line {', '.join(map(str, bad[:5]))})")
     return captions
 
+# %% ../nbs/06_train_flickr.ipynb #dt000007
 def read_karpathy_json(path) -> dict:
     "Karpathy's split file (`dataset_flickr30k.json`) → {filename: (split, [raw captions])}; 'restval' counts as 'train'."
     expected = 'a Karpathy split JSON {"images": [{"filename", "split", "sentences": [{"raw"}]}]}'
@@ -199,6 +202,7 @@ def assign_splits(names, val:float=FLICKR30K_SPLITS['val'] / 31014, test:float=F
     n_test, n_val = round(len(names) * test), round(len(names) * val)
     return {name: 'test' if k < n_test else 'val' if k < n_test + n_val else 'train' for k, name in enumerate(order)}
 
+# %% ../nbs/06_train_flickr.ipynb #dt000039
 def _images_folder(root:Path, images) -> Path:
     if images is not None: return existing_path(images, 'a folder of images')
     return root/'flickr30k_images' if (root/'flickr30k_images').is_dir() else root
@@ -239,6 +243,7 @@ def _table_records(table, default_split:str, where:str) -> list:
     splits, keys = column('split', [default_split] * n), column('filename', list(range(n)))
     return [Record(ArrowImage(images, i), c, s, k) for i, (c, s, k) in enumerate(zip(captions, splits, keys))]
 
+# %% ../nbs/06_train_flickr.ipynb #dt000011
 def _read_parquet(files:list):
     try: import pyarrow as pa, pyarrow.parquet as pq
     except ImportError: raise ImportError("reading parquet files needs pyarrow: pip install pyarrow") from None
@@ -465,6 +470,7 @@ def emoji_file_name(emoji:str) -> str:
     "'1f469-200d-1f373.png': the emoji's code points in hex, the file name it is cached under."
     return '-'.join(f'{ord(c):x}' for c in emoji) + '.png'
 
+# %% ../nbs/06_train_flickr.ipynb #dt000044
 def build_emoji_images(image_size:int=64, font=None, emoji_test=None, cache_dir=None, verbose:bool=True) -> Path:
     "Draw every fully-qualified emoji once into a cache folder keyed by font file, Unicode version and size; returns the folder."
     files = emoji_files(font, emoji_test)
@@ -505,6 +511,7 @@ def emoji_captions(name:str, keywords:list) -> list:
     kws = ', '.join(keywords)
     return [name] + ([kws] if kws and kws != name else [])
 
+# %% ../nbs/06_train_flickr.ipynb #dt000014
 def emoji_records(split:str|None=None,   # keep only 'train', 'val' or 'test' (None: all)
                   image_size:int=64,     # side of the drawn images
                   seed:int=0,            # seed of the concept split
@@ -573,6 +580,7 @@ class ImageRecords(Dataset):
             return None
         return self.transform(im)
 
+# %% ../nbs/06_train_flickr.ipynb #dt000018
 class PairDataset(ImageRecords):
     "Training pairs (image tensor, token ids): record i's image with one caption drawn at random per (seed, epoch, i); None if unreadable."
     def __init__(self, records:list, transform:Callable,
@@ -587,20 +595,26 @@ class PairDataset(ImageRecords):
         captions = self.records[i].captions
         return captions[np.random.default_rng([self.seed, self.epoch, i]).integers(len(captions))]
 
-    def tokens(self, text:str) -> torch.Tensor:
-        "Token ids of `text`, cached (each caption is tokenized once per process)."
-        if text not in self._tokens:
-            ids = self.tokenizer([text])
-            if not isinstance(ids, torch.Tensor) or ids.ndim != 2 or ids.shape[0] != 1 or ids.dtype != torch.long:
-                got = f'{ids.dtype} {tuple(ids.shape)}' if isinstance(ids, torch.Tensor) else type(ids).__name__
-                raise ValueError(f"expected the tokenizer to map a list of n texts to a LongTensor (n, context_length), got {got}")
-            self._tokens[text] = ids[0]
-        return self._tokens[text]
+# %% ../nbs/06_train_flickr.ipynb #dt000020
+@patch
+def tokens(self:PairDataset, text:str) -> torch.Tensor:
+    "Token ids of `text`, cached (each caption is tokenized once per process)."
+    if text not in self._tokens:
+        ids = self.tokenizer([text])
+        if not isinstance(ids, torch.Tensor) or ids.ndim != 2 or ids.shape[0] != 1 or ids.dtype != torch.long:
+            got = f'{ids.dtype} {tuple(ids.shape)}' if isinstance(ids, torch.Tensor) else type(ids).__name__
+            raise ValueError(f"expected the tokenizer to map a list of n texts to a LongTensor (n, context_length), got {got}")
+        self._tokens[text] = ids[0]
+    return self._tokens[text]
 
-    def __getitem__(self, i:int):
-        image = self.image(i)
-        return None if image is None else (image, self.tokens(self.caption(i)))
+# %% ../nbs/06_train_flickr.ipynb #dt000023
+@patch
+def __getitem__(self:PairDataset, i:int):
+    "Record i's image and the token ids of its caption this epoch; None if the image can't be read."
+    image = self.image(i)
+    return None if image is None else (image, self.tokens(self.caption(i)))
 
+# %% ../nbs/06_train_flickr.ipynb #dt000025
 class EvalImages(ImageRecords):
     "Evaluation images (image tensor, record index), each once; None if unreadable."
     def __getitem__(self, i:int):
@@ -617,6 +631,7 @@ def collate_skip(batch:list):
     good = [b for b in batch if b is not None]
     return (default_collate(good) if good else None), len(batch) - len(good)
 
+# %% ../nbs/06_train_flickr.ipynb #dt000029
 class ResumableSampler(DistributedSampler):
     "`DistributedSampler` (a seeded shuffle per epoch, one shard per rank) that can start part-way through an epoch."
     def __init__(self, dataset, num_replicas:int=1, rank:int=0, shuffle:bool=True, seed:int=0, drop_last:bool=True):
@@ -628,6 +643,7 @@ class ResumableSampler(DistributedSampler):
     def __iter__(self): return itertools.islice(super().__iter__(), self.start, None)
     def __len__(self): return max(self.num_samples - self.start, 0)
 
+# %% ../nbs/06_train_flickr.ipynb #dt000032
 class ClipLoader:
     "Batches from a `PairDataset`/`EvalImages`: per-epoch shuffle, rank sharding, mid-epoch resume; unreadable samples dropped and counted."
     min_batch = 2                           # training: a batch of fewer images is dropped (BatchNorm needs 2, the loss a negative)
@@ -643,19 +659,25 @@ class ClipLoader:
         self.loader = DataLoader(dataset, batch_size, sampler=self.sampler, num_workers=num_workers, collate_fn=collate_skip,
                                  drop_last=train, pin_memory=torch.cuda.is_available(), generator=torch.Generator().manual_seed(seed))
 
-    def set_epoch(self, epoch:int, start_batch:int=0):
-        "Epoch `epoch`'s order (and captions), starting at batch `start_batch`."
-        self.sampler.set_epoch(epoch, start_batch * self.batch_size)
-        if hasattr(self.dataset, 'set_epoch'): self.dataset.set_epoch(epoch)
+# %% ../nbs/06_train_flickr.ipynb #dt000034
+@patch
+def set_epoch(self:ClipLoader, epoch:int, start_batch:int=0):
+    "Epoch `epoch`'s order (and captions), starting at batch `start_batch`."
+    self.sampler.set_epoch(epoch, start_batch * self.batch_size)
+    if hasattr(self.dataset, 'set_epoch'): self.dataset.set_epoch(epoch)
 
-    def __len__(self): return len(self.loader)
-    def __iter__(self):
-        "The batches of the current epoch; `consumed` counts those read so far, dropped ones included."
-        self.consumed = 0
-        for batch, n_dropped in self.loader:
-            self.consumed += 1
-            self.n_skipped += n_dropped
-            if batch is not None and len(batch[0]) < self.min_batch:
-                warnings.warn(f"dropping a batch of {len(batch[0])} readable image(s): training needs {self.min_batch} at least")
-                self.n_skipped, batch = self.n_skipped + len(batch[0]), None
-            if batch is not None: yield batch
+@patch
+def __len__(self:ClipLoader): return len(self.loader)
+
+# %% ../nbs/06_train_flickr.ipynb #dt000036
+@patch
+def __iter__(self:ClipLoader):
+    "The batches of the current epoch; `consumed` counts those read so far, dropped ones included."
+    self.consumed = 0
+    for batch, n_dropped in self.loader:
+        self.consumed += 1
+        self.n_skipped += n_dropped
+        if batch is not None and len(batch[0]) < self.min_batch:
+            warnings.warn(f"dropping a batch of {len(batch[0])} readable image(s): training needs {self.min_batch} at least")
+            self.n_skipped, batch = self.n_skipped + len(batch[0]), None
+        if batch is not None: yield batch
