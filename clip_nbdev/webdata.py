@@ -20,6 +20,8 @@ from PIL import Image
 from tqdm import tqdm
 from .data import ClipLoader, Record, collate_skip, load_image, load_records, read_karpathy_json, to_rgb, existing_path, read_json_file
 from .moved import moved_names
+if __name__ == '__main__' and '__file__' in globals():              # the command line moved to appendix A6
+    raise SystemExit('python -m clip_nbdev.webdata moved: run python -m clip_nbdev.cli shards (or the clip_nbdev_shards command)')
 __getattr__ = moved_names(__name__, {'shards_main': 'clip_nbdev.cli', 'shards_cli': 'clip_nbdev.cli'})   # appendix A6
 
 # %% auto #0
