@@ -25,8 +25,8 @@ __all__ = ['SHAPE_COLOURS', 'SHAPE_NAMES', 'SHAPE_SIZES', 'SHAPE_POSITIONS', 'HE
            'read_hf_flickr', 'read_caption_folder', 'load_records', 'emoji_files', 'read_emoji_test',
            'read_cldr_annotations', 'emoji_concept', 'load_emoji_font', 'draw_emoji', 'emoji_cache_dir',
            'emoji_file_name', 'build_emoji_images', 'EmojiRecord', 'emoji_captions', 'emoji_records',
-           'write_emoji_images', 'emoji_cli', 'ImageRecords', 'PairDataset', 'EvalImages', 'caption_table',
-           'collate_skip', 'ResumableSampler', 'ClipLoader']
+           'write_emoji_images', 'ImageRecords', 'PairDataset', 'EvalImages', 'caption_table', 'collate_skip',
+           'ResumableSampler', 'ClipLoader']
 
 # %% ../nbs/06_train_flickr.ipynb #d5058d1c
 @dataclass
@@ -553,16 +553,8 @@ def write_emoji_images(folder,                  # where to write the PNGs (creat
         load_image(r.image).save(paths[-1])
     return paths
 
-def emoji_cli(argv:list|None=None):
-    "The `clip_nbdev_emoji OUT [--split test|train|val|all] [--image-size 64]` command: write emoji PNGs to a folder."
-    p = argparse.ArgumentParser(prog='clip_nbdev_emoji', description='Write emoji images (drawn from the colour emoji font) to a folder.')
-    p.add_argument('out', help='folder to write the PNGs to')
-    p.add_argument('--split', default='test', choices=('train', 'val', 'test', 'all'), help='which split (default: test, the held-out concepts)')
-    p.add_argument('--image-size', type=int, default=64, help='side of the images in pixels (default 64)')
-    p.add_argument('--seed', type=int, default=0, help='seed of the concept split (default 0)')
-    a = p.parse_args(argv)
-    paths = write_emoji_images(a.out, None if a.split == 'all' else a.split, a.image_size, a.seed)
-    print(f"wrote {len(paths)} emoji images to {a.out}")
+from .moved import moved_names
+__getattr__ = moved_names(__name__, {'emoji_cli': 'clip_nbdev.cli'})   # the command: appendix A6
 
 # %% ../nbs/06_train_flickr.ipynb #148bc5c6
 class ImageRecords(Dataset):

@@ -4,7 +4,7 @@
 
 # %% ../nbs/A4_webdataset.ipynb #a281328f
 from __future__ import annotations
-import http.client, io, json, os, re, socket, sys, tarfile, tempfile, threading, time, urllib.error, urllib.request, warnings, zlib
+import http.client, io, json, os, re, socket, tarfile, tempfile, threading, time, urllib.error, urllib.request, warnings, zlib
 from collections import Counter
 from dataclasses import replace
 from concurrent.futures import ThreadPoolExecutor
@@ -18,16 +18,18 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 from PIL import Image
 from tqdm import tqdm
-from fastcore.script import call_parse, store_true
 from .data import ClipLoader, Record, collate_skip, load_image, load_records, read_karpathy_json, to_rgb, existing_path, read_json_file
+from .moved import moved_names
+if __name__ == '__main__' and '__file__' in globals():              # the command line moved to appendix A6
+    raise SystemExit('python -m clip_nbdev.webdata moved: run python -m clip_nbdev.cli shards (or the clip_nbdev_shards command)')
+__getattr__ = moved_names(__name__, {'shards_main': 'clip_nbdev.cli', 'shards_cli': 'clip_nbdev.cli'})   # appendix A6
 
 # %% auto #0
 __all__ = ['COCO_KARPATHY_SPLITS', 'COCO_CAPTIONS_FORMAT', 'COCO_SOURCE', 'MAX_MEMBER_BYTES', 'URL_LIST_FORMAT', 'RETRY_STATUS',
            'USER_AGENT', 'SHARD_IMAGE_EXTS', 'URL_LIST_SUFFIXES', 'clean_caption', 'read_coco_captions', 'coco_id',
-           'read_coco', 'write_shard', 'iter_tar_samples', 'expand_shards', 'read_url_list', 'fetch', 'resize_shorter',
-           'image_sample', 'shard_stats', 'write_shards', 'download_sample', 'download_shards', 'record_sample',
-           'records_to_shards', 'shuffled', 'ShardDataset', 'ShardLoader', 'source_records', 'shards_main',
-           'shards_cli']
+           'read_coco', 'write_shard', 'iter_tar_samples', 'expand_shards', 'read_url_list', 'is_transient', 'fetch',
+           'resize_shorter', 'image_sample', 'shard_stats', 'write_shards', 'download_sample', 'download_shards',
+           'record_sample', 'records_to_shards', 'shuffled', 'ShardDataset', 'ShardLoader', 'source_records']
 
 # %% ../nbs/A4_webdataset.ipynb #61260759
 COCO_KARPATHY_SPLITS = {'train': 113287, 'val': 5000, 'test': 5000}   # Karpathy's split of COCO's 123,287 images ('restval' is train)
@@ -217,7 +219,7 @@ def read_url_list(path,                      # .tsv/.txt or .parquet file
 RETRY_STATUS = (408, 429, 500, 502, 503, 504)        # HTTP answers worth another try
 USER_AGENT = 'clip_nbdev-downloader/0.1'
 
-def _is_transient(outcome:str) -> bool:
+def is_transient(outcome:str) -> bool:
     "Whether a failed download may succeed later: timeouts, dropped connections, 408/429/5xx answers."
     return outcome in ('timeout', 'connection error') or (outcome.startswith('http ') and int(outcome[5:]) in RETRY_STATUS)
 
@@ -320,7 +322,7 @@ def _kept_results(folder, shard:int, keys:list, n_items:int) -> dict:
     "What an incomplete shard already has: key → (sample, 'ok') read back, or (None, reason) for final failures; the rest is redone."
     stats = _read_stats(folder, shard)
     if not stats or (stats.get('first_key'), stats.get('items')) != (keys[0], n_items): return {}
-    kept = {k: (None, why) for k, why in stats.get('failed', {}).items() if not _is_transient(why)}
+    kept = {k: (None, why) for k, why in stats.get('failed', {}).items() if not is_transient(why)}
     for sample in iter_tar_samples(Path(folder)/f'{shard:06d}.tar'):
         if sample['__key__'] in keys: kept[sample['__key__']] = ({k: v for k, v in sample.items() if k != '__url__'}, 'ok')
     return kept
@@ -352,7 +354,7 @@ def write_shards(items:list,                  # anything `make_sample` understan
             done = dict(zip([k for k, _ in todo], map_fn(make_sample, [k for k, _ in todo], [item for _, item in todo])))
             results = [kept[k] if k in kept else done[k] for k in keys]
             n = write_shard(folder/f'{s:06d}.tar', (sample for sample, outcome in results if outcome == 'ok'))
-            complete = not any(_is_transient(outcome) for _, outcome in results)   # a timeout may succeed on a rerun
+            complete = not any(is_transient(outcome) for _, outcome in results)   # a timeout may succeed on a rerun
             stats = {'shard': f'{s:06d}.tar', 'complete': complete, 'first_key': keys[0], 'items': len(part), 'samples': n,
                      'outcomes': dict(Counter(outcome for _, outcome in results)),
                      'failed': {k: outcome for k, (_, outcome) in zip(keys, results) if outcome != 'ok'}, 'seconds': round(time.time() - t0, 2)}
@@ -526,40 +528,3 @@ def source_records(source:str,                 # 'coco:PATH' for COCO Captions, 
     "Records of any source clip_nbdev reads, COCO included, optionally of one split and with at most `max_captions` captions each."
     records = read_coco(source[len('coco:'):]) if source.startswith('coco:') else load_records(source, split=split, **kwargs)
     return [replace(r, captions=r.captions[:max_captions]) for r in records if split is None or r.split == split]
-
-@call_parse
-def shards_main(source:str,                   # url/caption list (.tsv/.txt/.parquet) to download, or records to convert: 'coco:PATH', a Flickr30k or captions folder, 'shapes'
-                out:str,                      # folder for the shards (000000.tar, ...) and their stats files
-                samples_per_shard:int=1000,   # rows (or images) per shard
-                image_size:int=256,           # shorter side of the stored images (0: keep the size)
-                split:str=None,               # records only: convert only this split (e.g. train)
-                threads:int=16,               # downloads: concurrent requests
-                timeout:float=10.,            # downloads: seconds per attempt
-                retries:int=2,                # downloads: further attempts after a temporary failure
-                url_col:str='url',            # downloads: url column of a list with a header ('URL' in LAION)
-                caption_col:str='caption',    # downloads: caption column ('TEXT' in LAION)
-                quiet:store_true=False,       # no progress bar
-               ) -> dict:
-    "Write WebDataset shards from a url/caption list (downloaded) or from records on disk (converted); rerun to resume."
-    if image_size < 0: raise ValueError(f"expected --image_size ≥ 1, or 0 to keep the images' size, got {image_size}")
-    if timeout <= 0: raise ValueError(f"expected --timeout > 0 seconds, got {timeout}")
-    size = image_size or None
-    if Path(source).suffix in URL_LIST_SUFFIXES:
-        totals = download_shards(source, out, samples_per_shard, size, threads, timeout, retries, progress=not quiet,
-                                 url_col=url_col, caption_col=caption_col)
-    else: totals = records_to_shards(source_records(source, split), out, samples_per_shard, size, progress=not quiet)
-    if not quiet: print(json.dumps(totals))
-    if totals['samples'] == 0 and totals['shards']:
-        transient = {o: n for o, n in totals['outcomes'].items() if _is_transient(o)}
-        if transient: raise RuntimeError(f"no sample was written: {', '.join(f'{n} × {o}' for o, n in transient.items())}; "
-                                         "these stay retryable: rerun the same command")
-        print(f"clip_nbdev_shards: warning: no sample was written ({', '.join(f'{n} × {o}' for o, n in totals['outcomes'].items())})", file=sys.stderr)
-    elif totals['incomplete']:
-        print(f"clip_nbdev_shards: warning: {totals['incomplete']} shard(s) incomplete after network errors; rerun to retry them", file=sys.stderr)
-    return totals
-
-# %% ../nbs/A4_webdataset.ipynb #8821763e
-def shards_cli():
-    "Entry point of the `clip_nbdev_shards` command (through chapter 06b's `run_command`: parses the command line, exit status 0 on success)."
-    from clip_nbdev.train import run_command   # here, not at the top: clip_nbdev.train imports this module
-    run_command(shards_main)
