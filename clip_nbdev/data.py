@@ -286,6 +286,7 @@ def _caption_lines(file:Path) -> list:
         pairs.append((name, caption))
     return pairs
 
+# %% ../nbs/06_train_flickr.ipynb #dt000072
 def _caption_json(file:Path) -> list:
     "(image, caption) pairs of a JSON list of {'image', 'caption'} objects; a `ValueError` names the file and entry of a bad one."
     data = read_json_file(file, _CAPTIONS_EXPECTED)
