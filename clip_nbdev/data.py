@@ -360,7 +360,7 @@ def load_records(source,                  # 'shapes', 'emoji', a path, or a `dat
     return [r for r in records if split is None or r.split == split]
 
 # %% ../nbs/06_train_flickr.ipynb #em000002
-import argparse, hashlib, os, shutil, tempfile, xml.etree.ElementTree as ET
+import hashlib, os, shutil, tempfile, xml.etree.ElementTree as ET
 from PIL import ImageFont, features
 
 # %% ../nbs/06_train_flickr.ipynb #em000004

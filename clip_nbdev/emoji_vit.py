@@ -51,7 +51,8 @@ def train_emoji_vit(epochs:int=30, batch_size:int=128, lr:float=1e-3, warmup:int
     random.seed(seed); np.random.seed(seed); torch.manual_seed(seed)
     model = locked_text_clip(vision_cfg, text_from)
     size, tokenizer = model.image_size, partial(tokenize, context_length=model.context_length)
-    cfg = TrainConfig(data='emoji', model='emoji-ViT-locked-text', epochs=epochs, batch_size=batch_size, lr=lr, warmup=warmup,
+    cfg = TrainConfig(data='emoji', model='emoji-ViT-locked-text', decay_embeddings=False,   # emoji_vit.pt's rule
+                      epochs=epochs, batch_size=batch_size, lr=lr, warmup=warmup,
                       augment=augment, precision='bf16', seed=seed, save_every=10**9, out='', eval_split='test')
     trainer = Trainer(cfg, model, emoji_training_records('train', size, 'keywords', seed), tokenizer, size, device='cpu', progress=False)
     wall, cpu = time.time(), time.process_time()
