@@ -309,7 +309,7 @@ def run_benchmark(models:str='ViT-B-32,RN50,ViT-tiny',  # comma-separated preset
          libraries:str=','.join(LIBRARIES),      # comma-separated keys of `BUILDERS`
          captions:int=10_000,                    # captions for the tokenizer benchmark
          quick:bool=False,                       # the small preset only, 3 repeats, 2,000 captions: a smoke test in seconds
-         save:str='',                            # also write the printed report as JSON (`parse_report`) to this path
+         save:str='',                            # also write the printed report as JSON (parse_report) to this path
         ) -> BenchReport:
     "Benchmark clip_nbdev against open_clip and transformers on the same architectures; prints markdown tables."
     if quick: models, repeats, captions = 'ViT-tiny', 3, 2_000

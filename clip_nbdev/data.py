@@ -660,7 +660,9 @@ def set_epoch(self:ClipLoader, epoch:int, start_batch:int=0):
     if hasattr(self.dataset, 'set_epoch'): self.dataset.set_epoch(epoch)
 
 @patch
-def __len__(self:ClipLoader): return len(self.loader)
+def __len__(self:ClipLoader):
+    "Batches per epoch (in this process)."
+    return len(self.loader)
 
 # %% ../nbs/06_train_flickr.ipynb #dt000036
 @patch

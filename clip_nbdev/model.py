@@ -104,7 +104,9 @@ def config(self:CLIP) -> dict:
     return json.loads(json.dumps(dict(embed_dim=self.embed_dim, vision_cfg=self.vision_cfg, text_cfg=self.text_cfg)))
 
 @patch(as_prop=True)
-def image_size(self:CLIP) -> int: return self.visual.input_resolution
+def image_size(self:CLIP) -> int:
+    "The side of the square images the image tower reads."
+    return self.visual.input_resolution
 
 # %% ../nbs/05_infonce_model.ipynb #lm05b07
 @patch
@@ -140,11 +142,17 @@ def token_features(self:CLIP, ids:torch.Tensor, return_attn:bool=False):
     return self.text.token_features(ids, return_attn)
 
 @patch(as_prop=True)
-def tokenizer(self:CLIP): return self.text.tokenizer    # list of n texts → LongTensor (n, context_length)
+def tokenizer(self:CLIP):
+    "The text tower's tokenizer: a list of n texts → LongTensor (n, context_length)."
+    return self.text.tokenizer
 @patch(as_prop=True)
-def causal(self:CLIP) -> bool: return self.text.causal
+def causal(self:CLIP) -> bool:
+    "Whether the text tower's attention is causal (OpenAI's) or bidirectional."
+    return self.text.causal
 @patch(as_prop=True)
-def pool(self:CLIP) -> str: return self.text.pool
+def pool(self:CLIP) -> str:
+    "How the text tower pools its tokens ('eot', 'first' or 'mean')."
+    return self.text.pool
 
 # %% ../nbs/05_infonce_model.ipynb #lm05b32
 @patch

@@ -153,6 +153,7 @@ def init_parameters(self:ResNet):
 
 @patch
 def stem(self:ResNet, x):                                 # x: (B, 3, H, W)
+    "The stem: a strided 7×7 conv, batch norm, ReLU and a max-pool, a quarter of the side in all."
     x = self.relu(self.bn1(self.conv1(x)))                # (B, width, H/2, W/2)
     return self.maxpool(x)                                # (B, width, H/4, W/4)
 
@@ -238,6 +239,7 @@ def init_parameters(self:ModifiedResNet):
 # %% ../nbs/02_resnet.ipynb #rn-m4
 @patch
 def stem(self:ModifiedResNet, x):                                 # x: (B, 3, H, W)
+    "OpenAI's stem: three 3×3 convs (the first strided) and an average pool, a quarter of the side in all."
     x = self.act1(self.bn1(self.conv1(x)))                        # (B, width/2, H/2, W/2)
     x = self.act2(self.bn2(self.conv2(x)))                        # (B, width/2, H/2, W/2)
     x = self.act3(self.bn3(self.conv3(x)))                        # (B, width, H/2, W/2)
