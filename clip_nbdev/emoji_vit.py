@@ -46,14 +46,15 @@ def locked_text_clip(vision_cfg:dict=EMOJI_VIT_CFG,       # VisionTransformer ar
 
 # %% ../nbs/A5_emoji_vit.ipynb #ev000009
 def train_emoji_vit(epochs:int=30, batch_size:int=128, lr:float=1e-3, warmup:int=30, augment:bool=True,
-                    seed:int=0, vision_cfg:dict=EMOJI_VIT_CFG, text_from=EMOJI_MODEL_PATH, max_steps:int|None=None) -> dict:
+                    seed:int=0, vision_cfg:dict=EMOJI_VIT_CFG, text_from=EMOJI_MODEL_PATH, max_steps:int|None=None,
+                    precision:str='auto') -> dict:
     "Train a ViT image tower on the emoji training split against the frozen text tower of `text_from`."
     random.seed(seed); np.random.seed(seed); torch.manual_seed(seed)
     model = locked_text_clip(vision_cfg, text_from)
     size, tokenizer = model.image_size, partial(tokenize, context_length=model.context_length)
     cfg = TrainConfig(data='emoji', model='emoji-ViT-locked-text', decay_embeddings=False,   # emoji_vit.pt's rule
                       epochs=epochs, batch_size=batch_size, lr=lr, warmup=warmup,
-                      augment=augment, precision='bf16', seed=seed, save_every=10**9, out='', eval_split='test')
+                      augment=augment, precision=precision, seed=seed, save_every=10**9, out='', eval_split='test')
     trainer = Trainer(cfg, model, emoji_training_records('train', size, 'keywords', seed), tokenizer, size, device='cpu', progress=False)
     wall, cpu = time.time(), time.process_time()
     trainer.fit(max_steps=max_steps)

@@ -758,7 +758,8 @@ def train_emoji(tower:str='RN', image_size:int|None=None, text_width:int|None=No
                 augment:bool=False, captions:str='keywords', seed:int=0, eval_split:str='test',
                 eval_every:int=0,            # also evaluate every this many epochs (0: only at the end): the held-out curve
                 progress:bool=False,
-                decay_embeddings:bool=True) -> dict:
+                decay_embeddings:bool=True,
+                precision:str='auto') -> dict:             # 'auto' asks the CPU/GPU which is faster (see "Precision")
     "Train an `EMOJI_MODELS[tower]` CLIP (at `image_size`, `text_width` if given) on the emoji training split; returns the model, history, times, held-out metrics."
     random.seed(seed); np.random.seed(seed); torch.manual_seed(seed)
     arch = EMOJI_MODELS[tower]
@@ -767,7 +768,7 @@ def train_emoji(tower:str='RN', image_size:int|None=None, text_width:int|None=No
     model = CLIP(**arch)
     size, tokenizer = model.image_size, partial(tokenize, context_length=model.context_length)
     cfg = TrainConfig(data='emoji', model=f'emoji-{tower}', epochs=epochs, batch_size=batch_size, lr=lr, warmup=warmup, augment=augment,
-                      precision='bf16', seed=seed, save_every=10**9, out='', eval_split=eval_split,
+                      precision=precision, seed=seed, save_every=10**9, out='', eval_split=eval_split,
                       decay_embeddings=decay_embeddings)
     trainer = Trainer(cfg, model, emoji_training_records('train', size, captions, seed), tokenizer, size, device='cpu', progress=progress)
     held_out = emoji_training_records(eval_split, size, 'name+keywords', seed)
