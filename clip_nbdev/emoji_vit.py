@@ -59,7 +59,8 @@ def train_emoji_vit(epochs:int=30, batch_size:int=128, lr:float=1e-3, warmup:int
     wall, cpu = time.time(), time.process_time()
     trainer.fit(max_steps=max_steps)
     wall, cpu = time.time() - wall, time.process_time() - cpu
-    return {'model': model.eval(), 'config': asdict(cfg) | {'vision_cfg': dict(vision_cfg), 'text_from': file_sha(text_from)},
+    return {'model': model.eval(),
+            'config': asdict(cfg) | {'vision_cfg': dict(vision_cfg), 'text_from': file_sha(text_from), 'precision': trainer.precision},
             'history': trainer.history, 'wall_s': wall, 'cpu_s': cpu, 'load': os.getloadavg()[0], 'threads': torch.get_num_threads()}
 
 def held_out_metrics(model:CLIP, seed:int=0) -> dict:

@@ -35,12 +35,13 @@ __getattr__ = moved_names(__name__, {'main': ('clip_nbdev.cli', 'train_main'), '
                                      'emoji_model_cli': 'clip_nbdev.cli'})
 
 # %% auto #0
-__all__ = ['NO_DECAY_NAMES', 'TRAIN_MODELS', 'PRECISIONS', 'VAL_METRICS', 'MAX_SKIPPED_FRACTION', 'MIN_STEPS_CHECKED',
-           'BEST_KEYS', 'RUN_FILES', 'RESUME_MAY_CHANGE', 'EMOJI_TEXT_CFG', 'EMOJI_MODELS', 'EMOJI_RECIPE',
-           'EMOJI_MODEL_PATH', 'decays', 'param_groups', 'make_optimizer', 'warmup_cosine', 'make_scheduler',
-           'read_model_json', 'build_model', 'model_from_checkpoint', 'retrieval_ranks', 'retrieval_metrics',
-           'rng_states', 'set_rng_states', 'check_plain', 'save_checkpoint', 'load_checkpoint', 'resolve_precision',
-           'autocast', 'set_grad_checkpointing', 'embed_records', 'evaluate', 'validate', 'LoopConfig', 'TrainConfig',
+__all__ = ['NO_DECAY_NAMES', 'TRAIN_MODELS', 'PRECISIONS', 'CPU_PRECISION', 'VAL_METRICS', 'MAX_SKIPPED_FRACTION',
+           'MIN_STEPS_CHECKED', 'BEST_KEYS', 'RUN_FILES', 'RESUME_MAY_CHANGE', 'EMOJI_TEXT_CFG', 'EMOJI_MODELS',
+           'EMOJI_RECIPE', 'EMOJI_MODEL_PATH', 'decays', 'param_groups', 'make_optimizer', 'warmup_cosine',
+           'make_scheduler', 'read_model_json', 'build_model', 'model_from_checkpoint', 'retrieval_ranks',
+           'retrieval_metrics', 'rng_states', 'set_rng_states', 'check_plain', 'save_checkpoint', 'load_checkpoint',
+           'resolve_precision', 'autocast', 'set_grad_checkpointing', 'cpu_native_bf16', 'cpu_info', 'step_seconds',
+           'cpu_precision', 'pick_precision', 'embed_records', 'evaluate', 'validate', 'LoopConfig', 'TrainConfig',
            'Trainer', 'TrainingError', 'architecture', 'better', 'plot_history', 'format_metrics', 'init_distributed',
            'train_data', 'split_records', 'check_out', 'RunLock', 'check_run_folder', 'resume_config', 'saved_config',
            'make_run', 'write_run', 'train_clip', 'keyword_captions', 'emoji_training_records', 'train_emoji',
@@ -211,7 +212,7 @@ def load_checkpoint(path, map_location='cpu') -> dict:
 PRECISIONS = ('auto', 'fp32', 'bf16', 'fp16')
 
 def resolve_precision(precision:str, device) -> str:
-    "'auto' → bf16 on CUDA GPUs that support it, fp16 on older ones, fp32 elsewhere; explicit choices are checked."
+    "'auto' → bf16 on CUDA GPUs that support it, fp16 on older ones, fp32 elsewhere (see `pick_precision` for CPUs); explicit choices are checked."
     device = torch.device(device)
     if precision not in PRECISIONS: raise ValueError(f"expected precision in {PRECISIONS}, got {precision!r}")
     if precision == 'auto': return ('bf16' if torch.cuda.is_bf16_supported() else 'fp16') if device.type == 'cuda' else 'fp32'
@@ -230,6 +231,64 @@ def set_grad_checkpointing(model:nn.Module, enable:bool=True) -> int:
     if enable and not mods: raise ValueError(f"expected a model with transformer blocks that support gradient checkpointing, got {type(model).__name__} without any")
     for m in mods: m.grad_checkpointing = enable
     return len(mods)
+
+# %% ../nbs/06b_train_loop.ipynb #d0e1f2a4
+def cpu_native_bf16() -> bool|None:
+    "Does this CPU compute bfloat16 natively (x86 AVX-512 BF16 or AMX, Arm BF16)? From /proc/cpuinfo; None where it can't be read."
+    try: flags = set(Path('/proc/cpuinfo').read_text().split())
+    except OSError: return None
+    return bool(flags & {'avx512_bf16', 'amx_bf16', 'bf16'})
+
+def cpu_info() -> dict:
+    "What sets CPU speed here: the vector ISA of ATen's kernels (ATEN_CPU_CAPABILITY can lower it), native bf16, threads."
+    return {'kernels': torch.backends.cpu.get_cpu_capability(), 'native_bf16': cpu_native_bf16(),
+            'threads': torch.get_num_threads()}
+
+# %% ../nbs/06b_train_loop.ipynb #pr000001
+def step_seconds(model:nn.Module, images:torch.Tensor, texts:torch.Tensor, precision:str, rounds:int=2) -> float:
+    "Fastest of `rounds` timed forward+loss+backward passes of `model` in `precision`, after one untimed warm-up pass."
+    was_training, grads = model.training, [p.grad for p in model.parameters()]
+    model.eval()                                       # BatchNorm reads its statistics instead of updating them
+    times = []
+    for _ in range(rounds + 1):
+        t0 = time.perf_counter()
+        with autocast(images.device, precision): loss = ClipLoss()(*model(images, texts))   # (n, E), (n, E), () → ()
+        loss.backward()
+        times.append(time.perf_counter() - t0)
+    for p, g in zip(model.parameters(), grads): p.grad = g     # the gradients it found (None before training)
+    model.train(was_training)
+    return min(times[1:])
+
+# %% ../nbs/06b_train_loop.ipynb #pr000004
+CPU_PRECISION = {}   # per process: a model's shape → (precision, why); each kind of model is probed once
+
+def cpu_precision(model:nn.Module, image_size:int, tokenizer, batch_size:int=16, margin:float=1.1) -> tuple:
+    "'auto' on a CPU: fp32 where bf16 would be emulated; else bf16 only if this model's probe step is `margin`× faster in it."
+    key = (image_size, tuple((n, tuple(p.shape)) for n, p in model.named_parameters()))
+    if key in CPU_PRECISION: return CPU_PRECISION[key]
+    info = cpu_info()
+    if info['native_bf16'] is False:
+        choice = ('fp32', f"no native bf16 on this CPU ({info['kernels']} kernels), so autocast would emulate it")
+    else:
+        gen = torch.Generator().manual_seed(0)             # the probe's own random numbers: training's stay untouched
+        device = next(model.parameters()).device
+        images = torch.randn(batch_size, 3, image_size, image_size, generator=gen).to(device)
+        texts = tokenizer(['a probe caption'] * batch_size).to(device)
+        t = {p: step_seconds(model, images, texts, p) for p in ('fp32', 'bf16')}
+        choice = ('bf16' if t['fp32'] > margin * t['bf16'] else 'fp32',
+                  f"probe on {info['kernels']} kernels: a batch-{batch_size} step takes {t['fp32']:.3f} s in fp32, {t['bf16']:.3f} s in bf16")
+    CPU_PRECISION[key] = choice
+    print(f"precision 'auto' → {choice[0]}: {choice[1]}")
+    return choice
+
+def pick_precision(precision:str, device, model:nn.Module|None=None, image_size:int|None=None, tokenizer=None) -> dict:
+    "The precision a run uses, and why: `resolve_precision`, except that 'auto' on a CPU asks `cpu_precision` about `model`."
+    device = torch.device(device)
+    resolved = resolve_precision(precision, device)
+    if precision != 'auto': return {'precision': resolved, 'why': 'asked for'}
+    if device.type != 'cpu' or model is None: return {'precision': resolved, 'why': f"'auto' on {device.type}"}
+    resolved, why = cpu_precision(model, image_size, tokenizer)
+    return {'precision': resolved, 'why': why}
 
 # %% ../nbs/06b_train_loop.ipynb #ea30b586
 @torch.no_grad()
@@ -338,8 +397,11 @@ class Trainer:
         if cfg.batch_size % world_size: raise ValueError(f"expected a batch_size divisible by the {world_size} processes, got {cfg.batch_size}")
         self.cfg, self.rank, self.world_size, self.progress = cfg, rank, world_size, progress
         self.device = torch.device(device) if device is not None else pick_device()
-        self.precision = resolve_precision(cfg.precision, self.device)
         self.model, self.tokenizer, self.transform = model.to(self.device), tokenizer, clip_transform(image_size)
+        self.precision_choice = pick_precision(cfg.precision, self.device, self.model, image_size, tokenizer)
+        if world_size > 1:                              # every process runs in what rank 0 chose
+            shared = [self.precision_choice]; dist.broadcast_object_list(shared, src=0); self.precision_choice = shared[0]
+        self.precision = self.precision_choice['precision']
         if cfg.grad_checkpointing: set_grad_checkpointing(self.model)
         self.net = DistributedDataParallel(self.model) if world_size > 1 else self.model
         self.loader = self.make_loader(train_records, image_size)
@@ -468,7 +530,7 @@ def state_dict(self:Trainer) -> dict:
     return {'model': self.model.state_dict(), 'model_config': architecture(self.model), 'config': asdict(self.cfg),
             'optimizer': self.optimizer.state_dict(), 'scheduler': self.scheduler.state_dict(), 'scaler': self.scaler.state_dict(),
             'step': self.step, 'batch': self.batch, 'skipped': self.skipped, 'skipped_images': self.loader.n_skipped,
-            'best': self.best, 'rng': rng_states(), 'history': self.history}
+            'best': self.best, 'rng': rng_states(), 'history': self.history, 'precision': self.precision_choice}
 
 @patch
 def load_state_dict(self:Trainer, state:dict):
@@ -478,6 +540,8 @@ def load_state_dict(self:Trainer, state:dict):
     self.step, self.batch, self.skipped, self.history = state['step'], state['batch'], state['skipped'], list(state['history'])
     self.loader.n_skipped, self.best = state['skipped_images'], state['best']
     set_rng_states(state['rng'])
+    if 'precision' in state:                            # a resumed run keeps the precision it started with
+        self.precision_choice = state['precision']; self.precision = state['precision']['precision']
 
 # %% ../nbs/06b_train_loop.ipynb #lp000033
 @patch
@@ -680,7 +744,7 @@ def write_run(trainer:Trainer, out:Path, eval_records:list, result:dict, verbose
     (out/'history.json').write_text(json.dumps(trainer.history))
     fig = plot_history(trainer.history, f'{cfg.model} on {cfg.data}')
     fig.savefig(out/'loss.png', dpi=100); plt.close(fig)
-    metrics = {'skipped_images': trainer.loader.n_skipped, 'skipped_steps': trainer.skipped, 'best': trainer.best}
+    metrics = {'precision': trainer.precision_choice, 'skipped_images': trainer.loader.n_skipped, 'skipped_steps': trainer.skipped, 'best': trainer.best}
     if eval_records:
         result['metrics'] = trainer.evaluate(eval_records)
         metrics |= result['metrics']
@@ -780,7 +844,8 @@ def train_emoji(tower:str='RN', image_size:int|None=None, text_width:int|None=No
     trainer.fit()
     wall, cpu = time.time() - wall, time.process_time() - cpu        # evaluations along the way included (a few seconds)
     metrics = measure()
-    return {'model': model.eval(), 'config': asdict(cfg) | {'captions': captions, 'tower': tower, 'image_size': size},
+    return {'model': model.eval(),
+            'config': asdict(cfg) | {'captions': captions, 'tower': tower, 'image_size': size, 'precision': trainer.precision},
             'history': trainer.history, 'curve': curve + [{'epoch': epochs, 'step': trainer.step, **metrics}], 'metrics': metrics,
             'wall_s': wall, 'cpu_s': cpu, 'load': os.getloadavg()[0], 'threads': torch.get_num_threads()}
 
