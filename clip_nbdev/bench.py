@@ -31,6 +31,7 @@ from .model import CLIP, create_model, model_config
 from .vit import VisionTransformer
 from .loss import ClipLoss
 from .text import Tokenizer, make_captions, tokenize
+from .train import cpu_info
 
 # %% ../nbs/A7_benchmark.ipynb #4ba49e3d
 @dataclass
@@ -283,7 +284,7 @@ def check_targets(results:list[Result], tok_times:dict, ours:str='clip_nbdev') -
 
 # %% ../nbs/A7_benchmark.ipynb #91d077b7
 def machine_description() -> str:
-    "CPU model, cores, and the torch, open_clip and transformers versions."
+    "CPU model, cores, the vector ISA of its kernels and native bf16, and the torch, open_clip and transformers versions."
     cpu = platform.processor() or platform.machine()
     if os.path.exists('/proc/cpuinfo'):
         with open('/proc/cpuinfo') as f: cpu = next((l.split(':', 1)[1].strip() for l in f if l.startswith('model name')), cpu)
@@ -291,7 +292,9 @@ def machine_description() -> str:
     for lib in ('open_clip', 'transformers'):
         try: versions.append(f'{lib} {__import__(lib).__version__}')
         except ImportError: versions.append(f'{lib} not installed')
-    return f'{cpu}, {os.cpu_count()} logical cores; ' + ', '.join(versions)
+    info = cpu_info()
+    bf16 = {True: 'native bf16', False: 'no native bf16 (emulated)', None: 'bf16 support unknown'}[info['native_bf16']]
+    return f"{cpu}, {os.cpu_count()} logical cores, {info['kernels']} kernels, {bf16}; " + ', '.join(versions)
 
 def _load() -> str:
     "The 1-minute load average, if the OS reports one."
