@@ -860,7 +860,9 @@ def emoji_sweep(runs:list,       # dicts of train_emoji arguments, each with a '
     for run in runs:
         if any(d['name'] == run['name'] for d in done): continue
         r = train_emoji(**{k: v for k, v in run.items() if k != 'name'})
+        info = cpu_info()
         done.append(dict(run, wall_s=round(r['wall_s'], 1), cpu_s=round(r['cpu_s'], 1), load=round(r['load'], 1), threads=r['threads'],
+                         precision=r['config']['precision'], cpu=f"{info['kernels']}, native bf16: {info['native_bf16']}",
                          steps=len(r['history']), final_loss=round(r['history'][-1]['loss'], 3),
                          loss=[round(h['loss'], 3) for h in r['history']], metrics={k: round(v, 2) for k, v in r['metrics'].items()},
                          curve=[{k: round(v, 2) for k, v in c.items()} for c in r['curve']]))
