@@ -63,23 +63,27 @@ def link_installed(pins:list, venv:Path) -> int:
     were linked, or 0 (and links nothing) when a pin is not what is installed here or the cache is on another filesystem."""
     import importlib.metadata as md
     from packaging.requirements import Requirement
-    dists, todo = {}, [p.split('==')[0] for p in pins]
-    while todo:
-        name = todo.pop()
+    from packaging.specifiers import SpecifierSet
+    dists, done, todo = {}, set(), [(p.split('==')[0], frozenset()) for p in pins]
+    while todo:                                                         # the requirement closure, extras followed
+        name, extras = todo.pop()
         try: d = md.distribution(name)
         except md.PackageNotFoundError: return 0
         key = d.metadata['Name'].lower().replace('_', '-')
-        if key in dists: continue
-        dists[key] = d
+        if (key, extras) in done: continue
+        done.add((key, extras)); dists[key] = d
         for r in d.requires or []:
             req = Requirement(r)
-            if req.marker is None or req.marker.evaluate({'extra': ''}): todo.append(req.name)
-    for p in pins:
+            if req.marker is None or any(req.marker.evaluate({'extra': e}) for e in extras | {''}):
+                todo.append((req.name, frozenset(req.extras)))
+    for p in pins:                                                      # '==2.14.1' admits 2.14.1+cu130, as pip's does
         name, version = p.split('==')
-        if dists[name.lower()].version != version: return 0
+        if dists[name.lower()].version not in SpecifierSet(f'=={version}'): return 0
     site = Path(run([str(venv/'bin'/'python'), '-c', 'import sysconfig; print(sysconfig.get_paths()["purelib"])']).strip())
+    present = {p.name.split('-')[0].lower().replace('_', '-') for p in site.glob('*.dist-info')}   # the venv's own pip, setuptools
     pairs = []
-    for d in dists.values():
+    for key, d in dists.items():
+        if key in present: continue
         base = Path(d.locate_file(''))
         for f in d.files or []:
             src = Path(d.locate_file(f))
@@ -90,8 +94,11 @@ def link_installed(pins:list, venv:Path) -> int:
         for src, dst in pairs:
             dst.parent.mkdir(parents=True, exist_ok=True)
             os.link(src, dst); made.append(dst)
-    except OSError:                                                     # e.g. the cache on another filesystem
+    except OSError as e:                                                # e.g. the cache on another filesystem
+        print(f'hard links failed ({e}); installing torch with pip')
         for dst in made: dst.unlink()
+        for d in sorted({p for dst in made for p in dst.parents if site in p.parents}, key=lambda p: -len(p.parts)):
+            if d.exists() and not any(d.iterdir()): d.rmdir()
         return 0
     return len(pairs)
 
@@ -149,7 +156,7 @@ def main():
                 run([sys.executable, '-m', 'venv', str(venv)])
                 linked = link_installed(TORCH, venv)
                 if linked: print(f"torch, torchvision and their requirements: {linked} files hard-linked from this interpreter's install")
-                else: run([str(py), '-m', 'pip', 'install', '-q', *TORCH], env=env)
+                run([str(py), '-m', 'pip', 'install', '-q', *TORCH], env=env)       # installs what linking left out, if anything
                 run([str(py), '-m', 'pip', 'install', *pargs], env=env, cwd=tmp)
                 (venv/'.complete').write_text(key_text)
             else:   # the same requirements: only clip_nbdev itself can have changed
