@@ -552,9 +552,10 @@ def write_emoji_images(folder,                  # where to write the PNGs (creat
                        split:str|None='test',   # the split to write ('train', 'val', 'test'; None: every emoji)
                        image_size:int=64, seed:int=0, **kwargs) -> list:
     "Write emoji of one split as PNGs named by their CLDR name ('sleeping-face.png'), for `clip_nbdev_predict --image-dir`; returns the paths."
+    records = emoji_records(split, image_size, seed, verbose=False, **kwargs)       # a bad size fails here, before the folder is made
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
     paths, used = [], set()
-    for r in emoji_records(split, image_size, seed, verbose=False, **kwargs):
+    for r in records:
         stem = _slug(r.name)
         if stem in used: stem = f"{stem}-{emoji_file_name(r.emoji)[:-4]}"
         used.add(stem)
