@@ -70,7 +70,7 @@ def download(url:str, root=None, progress:bool=True,
     except OSError as e:                               # a timeout, a refused connection, an HTTP error, a full disk
         why = e.reason if isinstance(e, urllib.error.URLError) and not isinstance(e, urllib.error.HTTPError) else e
         if isinstance(why, TimeoutError):
-            raise TimeoutError(f"downloading {url}: no answer within {timeout} s; check the connection, or pass a longer timeout") from None
+            raise TimeoutError(f"downloading {url}: no answer within {timeout:g} s; check the connection and try again") from None
         raise OSError(f"downloading {url} failed: {why}") from None
     finally: tmp.unlink(missing_ok=True)               # no .part file is left behind, whatever happened
     return target
