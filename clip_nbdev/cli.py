@@ -17,8 +17,8 @@ from .inference import predict_main
 from .train import EMOJI_MODEL_PATH, TrainConfig, build_emoji_model, format_metrics, train_clip
 
 # %% auto #0
-__all__ = ['OPTION_ALIASES', 'COMMANDS', 'command_parser', 'run_command', 'train_main', 'train_cli', 'shards_main', 'shards_cli',
-           'emoji_cli', 'emoji_model_main', 'emoji_model_cli', 'run_subcommand']
+__all__ = ['OPTION_ALIASES', 'COMMANDS', 'command_parser', 'fail_in_one_line', 'run_command', 'train_main', 'train_cli',
+           'shards_main', 'shards_cli', 'emoji_cli', 'emoji_model_main', 'emoji_model_cli', 'run_subcommand']
 
 # %% ../nbs/A6_cli.ipynb #cl000009
 OPTION_ALIASES = {'--grad_checkpointing': ['--grad-checkpoint'], '--warmup': ['--warmup-steps', '--warmup_steps']}   # seed projects' names
@@ -36,6 +36,11 @@ def command_parser(func:Callable, prog:str|None=None) -> argparse.ArgumentParser
 # %% ../nbs/A6_cli.ipynb #cl000013
 _GIVEN = contextvars.ContextVar('clip_nbdev_options_given', default=None)   # the options a command line set (see `run_command`)
 
+def fail_in_one_line(prog:str, e:Exception):
+    "Print `prog: error: ` and the first line of `e` on stderr, and exit with status 1 (no traceback)."
+    print(f"{prog}: error: {(str(e).strip().splitlines() or [type(e).__name__])[0]}", file=sys.stderr)
+    raise SystemExit(1) from None
+
 def run_command(func:Callable, argv:list|None=None, prog:str|None=None):
     "Run a function as a console script: parse `argv` (default `sys.argv[1:]`), call it and return None (exit status 0); a mistake → one line `prog: error: …` on stderr, exit status 1."
     prog = prog or Path(sys.argv[0]).name
@@ -46,9 +51,7 @@ def run_command(func:Callable, argv:list|None=None, prog:str|None=None):
     for extra in ('pdb', 'xtra'): args.pop(extra, None)               # fastcore's debugging options
     token = _GIVEN.set(given)
     try: func(**args)
-    except (ValueError, OSError, RuntimeError) as e:
-        print(f"{prog}: error: {(str(e).strip().splitlines() or [type(e).__name__])[0]}", file=sys.stderr)
-        raise SystemExit(1) from None
+    except (ValueError, OSError, RuntimeError) as e: fail_in_one_line(prog, e)
     finally: _GIVEN.reset(token)
 
 # %% ../nbs/A6_cli.ipynb #cl000016
@@ -103,15 +106,14 @@ def shards_main(source:str,                   # url/caption list (.tsv/.txt/.par
                 image_size:int=256,           # shorter side of the stored images (0: keep the size)
                 split:str=None,               # records only: convert only this split (e.g. train)
                 threads:int=16,               # downloads: concurrent requests
-                timeout:float=10.,            # downloads: seconds per attempt
-                retries:int=2,                # downloads: further attempts after a temporary failure
+                timeout:float=10.,            # downloads: seconds per attempt (at most 3600)
+                retries:int=2,                # downloads: further attempts after a temporary failure (0 to 100)
                 url_col:str='url',            # downloads: url column of a list with a header ('URL' in LAION)
                 caption_col:str='caption',    # downloads: caption column ('TEXT' in LAION)
                 quiet:store_true=False,       # no progress bar
                ) -> dict:
     "Write WebDataset shards from a url/caption list (downloaded) or from records on disk (converted); rerun to resume."
     if image_size < 0: raise ValueError(f"expected --image_size ≥ 1, or 0 to keep the images' size, got {image_size}")
-    if timeout <= 0: raise ValueError(f"expected --timeout > 0 seconds, got {timeout}")
     size = image_size or None
     if Path(source).suffix in URL_LIST_SUFFIXES:
         totals = download_shards(source, out, samples_per_shard, size, threads, timeout, retries, progress=not quiet,
@@ -137,10 +139,11 @@ def emoji_cli(argv:list|None=None):
     p = argparse.ArgumentParser(prog='clip_nbdev_emoji', description='Write emoji images (drawn from the colour emoji font) to a folder.')
     p.add_argument('out', help='folder to write the PNGs to')
     p.add_argument('--split', default='test', choices=('train', 'val', 'test', 'all'), help='which split (default: test, the held-out concepts)')
-    p.add_argument('--image-size', type=int, default=64, help='side of the images in pixels (default 64)')
+    p.add_argument('--image-size', type=int, default=64, help='side of the images in pixels, 8 to 1024 (default 64)')
     p.add_argument('--seed', type=int, default=0, help='seed of the concept split (default 0)')
     a = p.parse_args(argv)
-    paths = write_emoji_images(a.out, None if a.split == 'all' else a.split, a.image_size, a.seed)
+    try: paths = write_emoji_images(a.out, None if a.split == 'all' else a.split, a.image_size, a.seed)
+    except (ValueError, OSError, RuntimeError) as e: fail_in_one_line('clip_nbdev_emoji', e)
     print(f"wrote {len(paths)} emoji images to {a.out}")
 
 # %% ../nbs/A6_cli.ipynb #cl000030

@@ -19,12 +19,12 @@ from .patches import clip_transform, show_image
 # %% auto #0
 __all__ = ['SHAPE_COLOURS', 'SHAPE_NAMES', 'SHAPE_SIZES', 'SHAPE_POSITIONS', 'HELD_OUT_COMBOS', 'SHAPE_TEMPLATES',
            'SHAPES_SPLITS', 'FLICKR30K_SPLITS', 'KAGGLE_HEADER', 'HF_FLICKR_COLUMNS', 'CAPTION_FILES', 'SOURCES',
-           'EMOJI_APT', 'EMOJI_FONTS', 'EMOJI_TEST_FILES', 'CLDR_DIRS', 'EMOJI_SPLITS', 'Record', 'ArrowImage',
-           'to_rgb', 'load_image', 'render_shape', 'shape_captions', 'shapes_records', 'show_records', 'existing_path',
-           'read_json_file', 'read_results_csv', 'read_karpathy_json', 'assign_splits', 'read_flickr_kaggle',
-           'read_hf_flickr', 'read_caption_folder', 'load_records', 'emoji_files', 'read_emoji_test',
-           'read_cldr_annotations', 'emoji_concept', 'load_emoji_font', 'draw_emoji', 'emoji_cache_dir',
-           'emoji_file_name', 'build_emoji_images', 'EmojiRecord', 'emoji_captions', 'emoji_records',
+           'EMOJI_APT', 'EMOJI_FONTS', 'EMOJI_TEST_FILES', 'CLDR_DIRS', 'EMOJI_IMAGE_SIZES', 'EMOJI_SPLITS', 'Record',
+           'ArrowImage', 'to_rgb', 'load_image', 'render_shape', 'shape_captions', 'shapes_records', 'show_records',
+           'existing_path', 'read_text_file', 'read_json_file', 'read_results_csv', 'read_karpathy_json',
+           'assign_splits', 'read_flickr_kaggle', 'read_hf_flickr', 'read_caption_folder', 'load_records',
+           'emoji_files', 'read_emoji_test', 'read_cldr_annotations', 'emoji_concept', 'load_emoji_font', 'draw_emoji',
+           'emoji_cache_dir', 'emoji_file_name', 'build_emoji_images', 'EmojiRecord', 'emoji_captions', 'emoji_records',
            'write_emoji_images', 'ImageRecords', 'PairDataset', 'EvalImages', 'caption_table', 'collate_skip',
            'ResumableSampler', 'ClipLoader']
 
@@ -156,13 +156,14 @@ def existing_path(path, expected:str) -> Path:
     if not path.exists(): raise FileNotFoundError(f"{path} does not exist; expected {expected}")
     return path
 
-def _read_text(path:Path, expected:str) -> str:
-    try: return path.read_text(encoding='utf-8')
+def read_text_file(path, expected:str) -> str:
+    "The text of a UTF-8 file without the byte-order mark some editors put first; a ValueError naming the file and the `expected` format if it is not UTF-8 text."
+    try: return Path(path).read_text(encoding='utf-8-sig')       # utf-8-sig: a leading BOM (EF BB BF) is dropped, not kept as '\ufeff'
     except (UnicodeDecodeError, IsADirectoryError) as e: raise ValueError(f"{path}: expected {expected}, got a file that is not UTF-8 text ({e})") from None
 
 def read_json_file(path:Path, expected:str):
     "The JSON in `path`, or a ValueError naming the file and the `expected` format when it is not UTF-8 JSON."
-    try: return json.loads(_read_text(path, expected))
+    try: return json.loads(read_text_file(path, expected))
     except json.JSONDecodeError as e: raise ValueError(f"{path}: expected {expected}, got invalid JSON ({e})") from None
 
 # %% ../nbs/06_train_flickr.ipynb #dt000005
@@ -170,7 +171,7 @@ def read_results_csv(path) -> dict:
     "Kaggle's Flickr30k `results.csv` → {filename: [captions]}; repairs rows missing their second '|' and skips unreadable ones, with a warning that counts them."
     expected = f"a Kaggle Flickr30k results.csv with the header '{KAGGLE_HEADER}'"
     path = existing_path(path, expected)
-    lines = _read_text(path, expected).splitlines()
+    lines = read_text_file(path, expected).splitlines()
     if not lines or [c.strip() for c in lines[0].split('|')] != [c.strip() for c in KAGGLE_HEADER.split('|')]:
         raise ValueError(f"{path}: expected {expected}, got first line {(lines or [''])[0][:80]!r}")
     captions, repaired, bad = {}, [], []
@@ -278,7 +279,7 @@ _CAPTIONS_EXPECTED = ("a folder with captions.tsv / captions.txt ('filename<TAB>
 def _caption_lines(file:Path) -> list:
     "(filename, caption) pairs of a 'filename<TAB>caption' file; a `ValueError` names the file and line of a bad one."
     pairs = []
-    for n, line in enumerate(_read_text(file, _CAPTIONS_EXPECTED).splitlines(), 1):
+    for n, line in enumerate(read_text_file(file, _CAPTIONS_EXPECTED).splitlines(), 1):
         name, tab, caption = line.partition('\t')
         name, caption = name.strip(), caption.strip()
         if not line.strip() or (n == 1 and name.lower() in ('filename', 'image')): continue   # blank line or header
@@ -399,7 +400,7 @@ def read_emoji_test(path) -> tuple:
     "Unicode's emoji-test.txt → (version, [{'emoji', 'name', 'group', 'subgroup'}]) for every fully-qualified emoji."
     path = Path(path)
     version, group, subgroup, out = None, None, None, []
-    for n, line in enumerate(path.read_text(encoding='utf-8').splitlines(), 1):
+    for n, line in enumerate(read_text_file(path, "Unicode's emoji-test.txt").splitlines(), 1):
         if line.startswith('# Version:'): version = line.split(':', 1)[1].strip()
         elif line.startswith('# group:'): group = line.split(':', 1)[1].strip()
         elif line.startswith('# subgroup:'): subgroup = line.split(':', 1)[1].strip()
@@ -461,6 +462,8 @@ def draw_emoji(emoji:str, font, image_size:int=64, margin:float=0.06) -> Image.I
     return square.convert('RGB').resize((image_size, image_size), Image.LANCZOS)
 
 # %% ../nbs/06_train_flickr.ipynb #em000023
+EMOJI_IMAGE_SIZES = (8, 1024)   # the image sizes `build_emoji_images` accepts: the font's glyphs are ~140 px, so larger only blurs
+
 def emoji_cache_dir() -> Path:
     "Where drawn emoji are kept: `$CLIP_NBDEV_CACHE/emoji`, else `~/.cache/clip_nbdev/emoji`."
     return Path(os.environ.get('CLIP_NBDEV_CACHE', Path.home()/'.cache'/'clip_nbdev'))/'emoji'
@@ -474,20 +477,25 @@ def emoji_file_name(emoji:str) -> str:
 # %% ../nbs/06_train_flickr.ipynb #dt000044
 def build_emoji_images(image_size:int=64, font=None, emoji_test=None, cache_dir=None, verbose:bool=True) -> Path:
     "Draw every fully-qualified emoji once into a cache folder keyed by font file, Unicode version and size; returns the folder."
+    if not (isinstance(image_size, int) and EMOJI_IMAGE_SIZES[0] <= image_size <= EMOJI_IMAGE_SIZES[1]):
+        raise ValueError(f"expected an emoji image size from {EMOJI_IMAGE_SIZES[0]} to {EMOJI_IMAGE_SIZES[1]} pixels, got {image_size!r}")
     files = emoji_files(font, emoji_test)
     version, emojis = read_emoji_test(files['emoji_test'])
     folder = Path(cache_dir or emoji_cache_dir())/f"{files['font'].stem.replace(' ', '_')}-{_sha(files['font'])}-u{version}-{image_size}px"
     if (folder/'index.json').exists(): return folder
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=folder.name + '.', dir=folder.parent))  # drawn privately, moved into place whole
-    font, drawn, blank = load_emoji_font(files['font']), [], []
-    for e in emojis:
-        im = draw_emoji(e['emoji'], font, image_size)
-        if im is None: blank.append(e['name']); continue
-        im.save(tmp/emoji_file_name(e['emoji']))
-        drawn.append(e['emoji'])
-    index = {'font': str(files['font']), 'unicode_version': version, 'image_size': image_size, 'drawn': drawn, 'blank': blank}
-    (tmp/'index.json').write_text(json.dumps(index, ensure_ascii=False))
+    try:
+        font, drawn, blank = load_emoji_font(files['font']), [], []
+        for e in emojis:
+            im = draw_emoji(e['emoji'], font, image_size)
+            if im is None: blank.append(e['name']); continue
+            im.save(tmp/emoji_file_name(e['emoji']))
+            drawn.append(e['emoji'])
+        index = {'font': str(files['font']), 'unicode_version': version, 'image_size': image_size, 'drawn': drawn, 'blank': blank}
+        (tmp/'index.json').write_text(json.dumps(index, ensure_ascii=False))
+    except BaseException:                               # a bad font, a full disk, Ctrl-C: leave no half-drawn folder behind
+        shutil.rmtree(tmp, ignore_errors=True); raise
     if folder.exists() and not (folder/'index.json').exists(): shutil.rmtree(folder, ignore_errors=True)  # an interrupted build
     try: os.replace(tmp, folder)                        # atomic: readers see no folder or a complete one
     except OSError: shutil.rmtree(tmp, ignore_errors=True)   # another process finished first: its folder is as good
@@ -544,9 +552,10 @@ def write_emoji_images(folder,                  # where to write the PNGs (creat
                        split:str|None='test',   # the split to write ('train', 'val', 'test'; None: every emoji)
                        image_size:int=64, seed:int=0, **kwargs) -> list:
     "Write emoji of one split as PNGs named by their CLDR name ('sleeping-face.png'), for `clip_nbdev_predict --image-dir`; returns the paths."
+    records = emoji_records(split, image_size, seed, verbose=False, **kwargs)       # a bad size fails here, before the folder is made
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
     paths, used = [], set()
-    for r in emoji_records(split, image_size, seed, verbose=False, **kwargs):
+    for r in records:
         stem = _slug(r.name)
         if stem in used: stem = f"{stem}-{emoji_file_name(r.emoji)[:-4]}"
         used.add(stem)

@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt
 from fastcore.basics import patch
 from .patches import clip_transform, pick_device, show_image
 from .text import tokenize
-from .data import load_image
+from .data import load_image, read_text_file
 from .zeroshot import (ZeroShotClassifier, check_class_names, drawable, encode_images, encode_texts, get_templates,
                                  show_classification, show_retrieval)
 from .pretrained import OPENAI_MODELS, default_cache_dir, download, load_clip, openai_name, resolve_checkpoint
@@ -62,8 +62,8 @@ def _empty_cache() -> dict: return {'format': _CACHE_FORMAT, 'files': {}, 'featu
 def read_feature_cache(path) -> dict:
     "A feature cache file's contents; a missing one is empty, an unreadable one is rebuilt with a warning naming it."
     path = Path(path)
-    if not path.is_file(): return _empty_cache()
     try:
+        if not path.is_file(): return _empty_cache()
         cache = torch.load(path, map_location='cpu', weights_only=True)
         ok = isinstance(cache, dict) and cache.get('format') == _CACHE_FORMAT and all(isinstance(cache.get(k), dict) for k in ('files', 'features'))
         if ok: return cache
@@ -173,7 +173,9 @@ def encode_images(self:CLIPInference, images, cache_dir=None,
     todo = [i for i, k in enumerate(keys) if k is None or k not in cache['features']]
     fresh = dict(zip(todo, self._encode([images[i] for i in todo], skip_unreadable))) if todo else {}
     new['features'] = {keys[i]: f.clone() for i, f in fresh.items() if keys[i] is not None and not f.isnan().any()}
-    if new['features'] or new['files']: write_feature_cache(cache_file, new)
+    if new['features'] or new['files']:
+        try: write_feature_cache(cache_file, new)
+        except OSError as e: warnings.warn(f"cannot write the feature cache in {cache_dir} ({e.strerror or e}); running uncached")
     return torch.stack([fresh[i] if i in fresh else cache['features'][keys[i]] for i in range(len(images))])  # (N, E)
 
 @patch
@@ -317,10 +319,10 @@ def readable_images(paths:list,
     return good
 
 def read_lines(path) -> list:
-    "The non-blank lines of a text file, stripped."
+    "The non-blank lines of a UTF-8 text file, stripped (a byte-order mark first is dropped)."
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"{path} does not exist; expected a text file with one text per line")
-    return [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    return [line.strip() for line in read_text_file(path, 'a text file with one text per line').splitlines() if line.strip()]
 
 def format_table(rows:list, headers:tuple) -> str:
     "Rows as aligned text columns under a header: numbers right-aligned (floats with 3 decimals), text left-aligned."

@@ -4,7 +4,7 @@
 
 # %% ../nbs/A1_pretrained.ipynb #pt000005
 from __future__ import annotations
-import hashlib, os, re, tempfile, urllib.request, warnings
+import hashlib, math, os, re, tempfile, urllib.error, urllib.request, warnings
 from functools import partial
 from pathlib import Path
 import numpy as np
@@ -47,8 +47,12 @@ def sha256_file(path) -> str:
     return h.hexdigest()
 
 # %% ../nbs/A1_pretrained.ipynb #pt000011
-def download(url:str, root=None, progress:bool=True) -> Path:
+def download(url:str, root=None, progress:bool=True,
+             timeout:float=30.,  # seconds to wait for the connection, and for each read of the answer
+            ) -> Path:
     "`url`'s file in `root` (default `default_cache_dir()`), downloaded unless already there; a SHA-256 in the URL (OpenAI's layout) is verified."
+    if not (isinstance(timeout, (int, float)) and math.isfinite(timeout) and timeout > 0):
+        raise ValueError(f"expected a download timeout of more than 0 seconds, got {timeout!r}")
     root = Path(root or default_cache_dir()); root.mkdir(parents=True, exist_ok=True)
     target, expected = root / url.rsplit('/', 1)[-1], url.split('/')[-2]
     expected = expected if re.fullmatch(r'[0-9a-f]{64}', expected) else None
@@ -56,14 +60,19 @@ def download(url:str, root=None, progress:bool=True) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=f'.{target.name}.', suffix='.part', dir=root)   # this writer's own: two downloads never share it
     tmp = Path(tmp)
     try:
-        with urllib.request.urlopen(url) as src, os.fdopen(fd, 'wb') as dst:
+        with os.fdopen(fd, 'wb') as dst, urllib.request.urlopen(url, timeout=timeout) as src:   # the file is closed whatever fails
             total = int(src.headers.get('Content-Length') or 0) or None
             with tqdm(total=total, unit='B', unit_scale=True, desc=target.name, disable=not progress) as bar:
                 for chunk in iter(lambda: src.read(1 << 20), b''): dst.write(chunk); bar.update(len(chunk))
         if expected and (got := sha256_file(tmp)) != expected:
             raise ValueError(f"downloaded {url} but its SHA-256 is {got}, expected {expected}; try again")
         os.replace(tmp, target)
-    finally: tmp.unlink(missing_ok=True)
+    except OSError as e:                               # a timeout, a refused connection, an HTTP error, a full disk
+        why = e.reason if isinstance(e, urllib.error.URLError) and not isinstance(e, urllib.error.HTTPError) else e
+        if isinstance(why, TimeoutError):
+            raise TimeoutError(f"downloading {url}: no answer within {timeout:g} s; check the connection and try again") from None
+        raise OSError(f"downloading {url} failed: {why}") from None
+    finally: tmp.unlink(missing_ok=True)               # no .part file is left behind, whatever happened
     return target
 
 # %% ../nbs/A1_pretrained.ipynb #pt000013

@@ -4,7 +4,7 @@
 
 # %% ../nbs/A4_webdataset.ipynb #a281328f
 from __future__ import annotations
-import http.client, io, json, os, re, socket, tarfile, tempfile, threading, time, urllib.error, urllib.request, warnings, zlib
+import hashlib, http.client, io, json, math, os, re, socket, tarfile, tempfile, threading, time, urllib.error, urllib.request, warnings, zlib
 from collections import Counter
 from dataclasses import replace
 from concurrent.futures import ThreadPoolExecutor
@@ -18,18 +18,20 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 from PIL import Image
 from tqdm import tqdm
-from .data import ClipLoader, Record, collate_skip, load_image, load_records, read_karpathy_json, to_rgb, existing_path, read_json_file
+from .data import ClipLoader, Record, collate_skip, load_image, load_records, read_karpathy_json, to_rgb, existing_path, read_json_file, read_text_file
 from .moved import moved_names
 if __name__ == '__main__' and '__file__' in globals():              # the command line moved to appendix A6
     raise SystemExit('python -m clip_nbdev.webdata moved: run python -m clip_nbdev.cli shards (or the clip_nbdev_shards command)')
 __getattr__ = moved_names(__name__, {'shards_main': 'clip_nbdev.cli', 'shards_cli': 'clip_nbdev.cli'})   # appendix A6
 
 # %% auto #0
-__all__ = ['COCO_KARPATHY_SPLITS', 'COCO_CAPTIONS_FORMAT', 'COCO_SOURCE', 'MAX_MEMBER_BYTES', 'URL_LIST_FORMAT', 'RETRY_STATUS',
-           'USER_AGENT', 'SHARD_IMAGE_EXTS', 'URL_LIST_SUFFIXES', 'clean_caption', 'read_coco_captions', 'coco_id',
-           'read_coco', 'write_shard', 'iter_tar_samples', 'expand_shards', 'read_url_list', 'is_transient', 'fetch',
-           'resize_shorter', 'image_sample', 'shard_stats', 'write_shards', 'download_sample', 'download_shards',
-           'record_sample', 'records_to_shards', 'shuffled', 'ShardDataset', 'ShardLoader', 'source_records']
+__all__ = ['COCO_KARPATHY_SPLITS', 'COCO_CAPTIONS_FORMAT', 'COCO_SOURCE', 'MAX_MEMBER_BYTES', 'MAX_SAMPLE_BYTES',
+           'URL_LIST_FORMAT', 'RETRY_STATUS', 'USER_AGENT', 'DOWNLOAD_LIMITS', 'SHARD_IMAGE_EXTS', 'SHARD_READ_EXTS',
+           'URL_LIST_SUFFIXES', 'clean_caption', 'read_coco_captions', 'coco_id', 'read_coco', 'write_shard',
+           'iter_tar_samples', 'expand_shards', 'read_url_list', 'check_download_options', 'is_transient', 'fetch',
+           'resize_shorter', 'image_sample', 'shard_stats', 'shard_source', 'write_shards', 'download_sample',
+           'download_shards', 'record_sample', 'records_to_shards', 'shuffled', 'ShardDataset', 'ShardLoader',
+           'source_records']
 
 # %% ../nbs/A4_webdataset.ipynb #61260759
 COCO_KARPATHY_SPLITS = {'train': 113287, 'val': 5000, 'test': 5000}   # Karpathy's split of COCO's 123,287 images ('restval' is train)
@@ -132,10 +134,21 @@ def write_shard(path, samples:Iterable) -> int:
 
 # %% ../nbs/A4_webdataset.ipynb #f8354677
 MAX_MEMBER_BYTES = 100_000_000   # a tar member declaring more is skipped unread (shards hold images of a few MB at most)
+MAX_SAMPLE_BYTES = 100_000_000   # what the members read for one sample (key) may hold together
 
-def iter_tar_samples(path, max_member_bytes:int=MAX_MEMBER_BYTES) -> Iterable:
+def _warn_skipped(path, skipped:Counter):
+    "One warning for the members of a shard that were too large to read."
+    if too_large := {why: n for why, n in skipped.items() if why != 'unused member'}:
+        warnings.warn(f"{path}: skipped unread: " + ', '.join(f'{n} × {why}' for why, n in too_large.items()))
+
+def iter_tar_samples(path,
+                     max_member_bytes:int=MAX_MEMBER_BYTES,  # a member declaring more is skipped unread
+                     max_sample_bytes:int=MAX_SAMPLE_BYTES,  # a member that would take its sample's members past this is skipped unread
+                     exts=None,                              # the extensions to read (None: all); other members are skipped unread
+                     skipped:Counter|None=None,              # counts the members skipped, by reason
+                    ) -> Iterable:
     "The samples of one WebDataset shard as dicts {'__key__', '__url__', ext: bytes}; a damaged shard warns and ends early."
-    sample = None
+    sample, held, counts = None, 0, Counter()
     try:
         with tarfile.open(path) as tar:
             for member in tar:
@@ -145,15 +158,21 @@ def iter_tar_samples(path, max_member_bytes:int=MAX_MEMBER_BYTES) -> Iterable:
                 key, ext = m.group(1), m.group(2).lower()
                 if sample is not None and sample['__key__'] != key:
                     yield sample; sample = None
-                if sample is None: sample = {'__key__': key, '__url__': str(path)}
-                if member.size > max_member_bytes:                             # checked before reading: nothing is allocated
-                    warnings.warn(f"{path}: member {member.name} declares {member.size:,} bytes, over the limit of {max_member_bytes:,}; skipped")
-                    continue
+                if sample is None: sample, held = {'__key__': key, '__url__': str(path)}, 0
+                if exts is not None and ext not in exts: why = 'unused member'      # all checked before reading: nothing is allocated
+                elif member.size > max_member_bytes: why = f'member over {max_member_bytes:,} bytes'
+                elif held + member.size > max_sample_bytes: why = f'member past {max_sample_bytes:,} bytes for its sample'
+                else: why = None
+                if why: counts[why] += 1; continue
                 sample[ext] = tar.extractfile(member).read()
+                held += member.size
             tar.fileobj.seek(tar.offset)                                   # tarfile takes a cut-off header for the end:
             if tar.fileobj.read(1024) != bytes(1024): raise tarfile.ReadError('no end-of-archive marker')   # a whole tar ends in 2 zero blocks
     except (tarfile.TarError, OSError, EOFError) as e:
-        warnings.warn(f"{path}: damaged shard, {type(e).__name__}: {e}; skipping the rest of it"); return
+        warnings.warn(f"{path}: damaged shard, {type(e).__name__}: {e}; skipping the rest of it")
+        sample = None
+    if skipped is not None: skipped.update(counts)
+    _warn_skipped(path, counts)
     if sample is not None: yield sample
 
 # %% ../nbs/A4_webdataset.ipynb #615de8b3
@@ -200,8 +219,7 @@ def read_url_list(path,                      # .tsv/.txt or .parquet file
         names = table.column_names
         urls, captions = (table.column(names[_column(names, c, path)]).to_pylist() for c in (url_col, caption_col))
         return [(str(u or ''), clean_caption(c)) for u, c in zip(urls, captions)]
-    try: lines = path.read_text(encoding='utf-8').splitlines()
-    except UnicodeDecodeError: raise ValueError(f"{path}: expected {URL_LIST_FORMAT}, got a file that is not UTF-8 text") from None
+    lines = read_text_file(path, URL_LIST_FORMAT).splitlines()             # a byte-order mark is dropped
     first = lines[0].split('\t') if lines else []
     if any(_is_url(c) for c in first):                                      # no header: find the url column
         if len(first) != 2: raise ValueError(f"{path}: expected {URL_LIST_FORMAT}; the first line has {len(first)} columns")
@@ -218,6 +236,16 @@ def read_url_list(path,                      # .tsv/.txt or .parquet file
 # %% ../nbs/A4_webdataset.ipynb #f2cbe00f
 RETRY_STATUS = (408, 429, 500, 502, 503, 504)        # HTTP answers worth another try
 USER_AGENT = 'clip_nbdev-downloader/0.1'
+
+DOWNLOAD_LIMITS = {'timeout': (0.001, 3600), 'retries': (0, 100), 'backoff': (0, 3600), 'threads': (1, 1024)}   # accepted ranges
+
+def check_download_options(**options):
+    "Each option (timeout, retries, backoff, threads) a finite number in its `DOWNLOAD_LIMITS` range, or a ValueError naming it."
+    for name, value in options.items():
+        (low, high), whole = DOWNLOAD_LIMITS[name], name in ('retries', 'threads')
+        number = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        if not (number and low <= value <= high and (not whole or float(value).is_integer())):
+            raise ValueError(f"expected {name} from {low} to {high}{' (a whole number)' if whole else ''}, got {value!r}")
 
 def is_transient(outcome:str) -> bool:
     "Whether a failed download may succeed later: timeouts, dropped connections, 408/429/5xx answers."
@@ -260,6 +288,7 @@ def fetch(url:str,
           max_bytes:int=20_000_000,      # larger answers are abandoned ('too large')
          ) -> tuple:
     "GET `url` → (bytes, 'ok') or (None, reason); retries timeouts, dropped connections and 408/429/5xx answers."
+    check_download_options(timeout=timeout, retries=retries, backoff=backoff)
     if not _is_url(url): return None, 'bad url'
     for attempt in range(retries + 1):
         if attempt: time.sleep(backoff * 2 ** (attempt - 1))
@@ -327,12 +356,27 @@ def _kept_results(folder, shard:int, keys:list, n_items:int) -> dict:
         if sample['__key__'] in keys: kept[sample['__key__']] = ({k: v for k, v in sample.items() if k != '__url__'}, 'ok')
     return kept
 
+def _describe(item):
+    "A JSON-able description of an item that changes when its content does (an in-memory image: a hash of its pixels)."
+    if isinstance(item, Record):
+        im = item.image
+        if isinstance(im, Image.Image): im = hashlib.sha1(im.mode.encode() + str(im.size).encode() + im.tobytes()).hexdigest()
+        elif isinstance(im, (bytes, bytearray)): im = hashlib.sha1(im).hexdigest()
+        return [str(im), item.captions, item.split, str(item.key)]
+    return item
+
+def shard_source(items:list, options:dict|None=None) -> str:
+    "A short SHA-256 of a shard's items and of the options that shape its samples: what the shard was built from."
+    text = json.dumps([options or {}, [_describe(item) for item in items]], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
 def write_shards(items:list,                  # anything `make_sample` understands: (url, caption) rows, records, ...
                  folder,                      # where 000000.tar, 000000_stats.json, ... go
                  make_sample:Callable,        # (key, item) → (sample dict or None, outcome: 'ok' or the reason it failed)
                  samples_per_shard:int=1000,  # items per shard (a shard holds fewer samples when items fail)
                  map_fn:Callable=map,         # how to apply `make_sample` to a shard's items (e.g. a thread pool's map)
                  progress:bool=True,          # show a progress bar over shards
+                 options:dict|None=None,      # what else decides a sample's content (image size, quality): recorded with each shard
                 ) -> dict:
     "Write `items` into WebDataset shards with a stats file each; shards already complete are skipped, so a rerun resumes."
     if samples_per_shard < 1: raise ValueError(f"expected samples_per_shard >= 1, got {samples_per_shard}")
@@ -342,11 +386,14 @@ def write_shards(items:list,                  # anything `make_sample` understan
     for s in tqdm(range(n_shards), desc='shards', disable=not progress):
         part = items[s * samples_per_shard:(s + 1) * samples_per_shard]
         keys = [f'{s * samples_per_shard + k:09d}' for k in range(len(part))]
-        if stats := shard_stats(folder, s):
-            if (stats['first_key'], stats['items']) != (keys[0], len(part)):
-                raise ValueError(f"{folder}/{s:06d}_stats.json describes items {stats['first_key']}+{stats['items']}, expected {keys[0]}+{len(part)}: "
-                                 "this folder was written from a different list or shard size")
-            totals['already complete'] += 1
+        source, old, stats = shard_source(part, options), _read_stats(folder, s), shard_stats(folder, s)
+        if stats and (stats['first_key'], stats['items']) != (keys[0], len(part)):
+            raise ValueError(f"{folder}/{s:06d}_stats.json describes items {stats['first_key']}+{stats['items']}, expected {keys[0]}+{len(part)}: "
+                             "this folder was written from a different list or shard size")
+        if old and old.get('source', source) != source:                           # (stats written before sources were recorded pass)
+            raise ValueError(f"{folder}/{s:06d}_stats.json: this shard was built from other items or options (source {old['source']}, "
+                             f"now {source}); write to a new folder, or delete this one to rebuild it")
+        if stats: totals['already complete'] += 1
         else:
             t0 = time.time()
             kept = _kept_results(folder, s, keys, len(part))                     # a rerun of an incomplete shard
@@ -355,7 +402,7 @@ def write_shards(items:list,                  # anything `make_sample` understan
             results = [kept[k] if k in kept else done[k] for k in keys]
             n = write_shard(folder/f'{s:06d}.tar', (sample for sample, outcome in results if outcome == 'ok'))
             complete = not any(is_transient(outcome) for _, outcome in results)   # a timeout may succeed on a rerun
-            stats = {'shard': f'{s:06d}.tar', 'complete': complete, 'first_key': keys[0], 'items': len(part), 'samples': n,
+            stats = {'shard': f'{s:06d}.tar', 'complete': complete, 'first_key': keys[0], 'items': len(part), 'source': source, 'samples': n,
                      'outcomes': dict(Counter(outcome for _, outcome in results)),
                      'failed': {k: outcome for k, (_, outcome) in zip(keys, results) if outcome != 'ok'}, 'seconds': round(time.time() - t0, 2)}
             fd, tmp = tempfile.mkstemp(prefix=f'.{s:06d}_stats.', suffix='.tmp', dir=folder)   # this writer's own
@@ -390,10 +437,11 @@ def download_shards(source,                       # a url/caption list file (see
                     **read_kwargs,                # url_col, caption_col for read_url_list
                    ) -> dict:
     "Download a url/caption list into WebDataset shards: bounded concurrency, timeouts, retries; failures are counted, a rerun resumes."
+    check_download_options(timeout=timeout, retries=retries, backoff=backoff, threads=threads)
     rows = source if isinstance(source, list) else read_url_list(source, **read_kwargs)
     make = partial(download_sample, image_size=image_size, timeout=timeout, retries=retries, backoff=backoff)
     with ThreadPoolExecutor(threads) as pool:
-        return write_shards(rows, folder, make, samples_per_shard, pool.map, progress)
+        return write_shards(rows, folder, make, samples_per_shard, pool.map, progress, {'image_size': image_size})
 
 # %% ../nbs/A4_webdataset.ipynb #ce150c16
 def record_sample(key:str, record:Record, image_size:int|None=None, quality:int=90) -> tuple:
@@ -404,7 +452,8 @@ def record_sample(key:str, record:Record, image_size:int|None=None, quality:int=
 
 def records_to_shards(records:list, folder, samples_per_shard:int=1000, image_size:int|None=None, quality:int=90, progress:bool=True) -> dict:
     "Write records into WebDataset shards (one sample per image, its captions one per line); resumable like `download_shards`."
-    return write_shards(list(records), folder, partial(record_sample, image_size=image_size, quality=quality), samples_per_shard, progress=progress)
+    return write_shards(list(records), folder, partial(record_sample, image_size=image_size, quality=quality), samples_per_shard,
+                        progress=progress, options={'image_size': image_size, 'quality': quality})
 
 # %% ../nbs/A4_webdataset.ipynb #5b340964
 def shuffled(stream:Iterable, buffer_size:int, rng:np.random.Generator) -> Iterable:
@@ -420,6 +469,7 @@ def shuffled(stream:Iterable, buffer_size:int, rng:np.random.Generator) -> Itera
 
 # %% ../nbs/A4_webdataset.ipynb #f1f811d1
 SHARD_IMAGE_EXTS = ('jpg', 'jpeg', 'png', 'webp')
+SHARD_READ_EXTS = SHARD_IMAGE_EXTS + ('txt',)           # what the loader reads of a sample (.json and the rest stay unread)
 
 def _rank_world(rank:int|None, world_size:int|None) -> tuple:
     ready = dist.is_available() and dist.is_initialized()
@@ -445,6 +495,7 @@ class ShardDataset(IterableDataset):
             raise ValueError(f"expected at least {self.world_size} shards for {self.world_size} ranks, got {len(self.shards)}")
         self.transform, self.tokenizer, self.samples_per_epoch, self.batch_size = transform, tokenizer, samples_per_epoch, batch_size
         self.shuffle_buffer, self.seed, self.epoch, self.start_batch = shuffle_buffer, seed, 0, 0
+        self.skipped = Counter()                                # members left unread, by reason (this process's shards)
 
     def set_epoch(self, epoch:int, start_batch:int=0):
         "Use epoch `epoch`'s shard order and captions, starting at this rank's batch `start_batch`."
@@ -470,7 +521,8 @@ class ShardDataset(IterableDataset):
             rng = np.random.default_rng([self.seed, self.epoch, self.rank, worker, n_pass])
             order = rng.permutation(len(shards)) if n_pass else range(len(shards))      # pass 0 keeps the epoch's shard order
             n = 0
-            for sample in shuffled((s for k in order for s in iter_tar_samples(shards[k])), self.shuffle_buffer, rng):
+            stream = (s for k in order for s in iter_tar_samples(shards[k], exts=SHARD_READ_EXTS, skipped=self.skipped))
+            for sample in shuffled(stream, self.shuffle_buffer, rng):
                 n += 1; yield sample
             if self.samples_per_epoch is None: return
             if n == 0: raise ValueError(f"expected samples in the shards of rank {self.rank}, worker {worker}: {shards[:3]}..., found none")
@@ -481,7 +533,7 @@ class ShardDataset(IterableDataset):
         try:
             ext = next((e for e in SHARD_IMAGE_EXTS if e in sample), None)
             if ext is None: raise ValueError(f"no image ({', '.join(SHARD_IMAGE_EXTS)})")
-            captions = [c for c in sample.get('txt', b'').decode('utf-8').splitlines() if c.strip()]
+            captions = [c for c in sample.get('txt', b'').decode('utf-8-sig').splitlines() if c.strip()]
             if not captions: raise ValueError('no caption')
             image = load_image(sample[ext])
         except Exception as e:                              # only reading is forgiven: transform and tokenizer errors still raise

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 import matplotlib.pyplot as plt
 from fastcore.basics import patch
 from .patches import check_images, show_image
-from .data import load_image
+from .data import load_image, read_text_file
 from .moved import moved_names
 __getattr__ = moved_names(__name__, {   # names that moved to the appendices keep working, with a DeprecationWarning
     **dict.fromkeys(['OPENAI_MODELS', 'PACKAGED_MODELS', 'default_cache_dir', 'sha256_file', 'download', 'load_openai',
@@ -85,7 +85,7 @@ def get_templates(templates='simple', # a name in TEMPLATE_SETS, a path to a fil
         path = Path(templates)
         if not path.is_file():
             raise ValueError(f"expected a template set in {list(TEMPLATE_SETS)}, a list of templates, or a file of templates, got {str(templates)!r}")
-        templates = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+        templates = [line.strip() for line in read_text_file(path, 'a file of templates, one per line').splitlines() if line.strip()]
     elif isinstance(templates, str): templates = TEMPLATE_SETS.get(templates, (templates,))
     templates = tuple(templates)
     if not templates: raise ValueError("expected at least one template, got none")
