@@ -24,9 +24,9 @@ __all__ = ['SHAPE_COLOURS', 'SHAPE_NAMES', 'SHAPE_SIZES', 'SHAPE_POSITIONS', 'HE
            'existing_path', 'read_text_file', 'read_json_file', 'read_results_csv', 'read_karpathy_json',
            'assign_splits', 'read_flickr_kaggle', 'read_hf_flickr', 'read_caption_folder', 'load_records',
            'emoji_files', 'read_emoji_test', 'read_cldr_annotations', 'emoji_concept', 'load_emoji_font', 'draw_emoji',
-           'emoji_cache_dir', 'emoji_file_name', 'build_emoji_images', 'EmojiRecord', 'emoji_captions', 'emoji_records',
-           'write_emoji_images', 'ImageRecords', 'PairDataset', 'EvalImages', 'caption_table', 'collate_skip',
-           'ResumableSampler', 'ClipLoader']
+           'cache_root', 'emoji_cache_dir', 'emoji_file_name', 'build_emoji_images', 'EmojiRecord', 'emoji_captions',
+           'emoji_records', 'write_emoji_images', 'ImageRecords', 'PairDataset', 'EvalImages', 'caption_table',
+           'collate_skip', 'ResumableSampler', 'ClipLoader']
 
 # %% ../nbs/06_train_flickr.ipynb #d5058d1c
 @dataclass
@@ -464,9 +464,13 @@ def draw_emoji(emoji:str, font, image_size:int=64, margin:float=0.06) -> Image.I
 # %% ../nbs/06_train_flickr.ipynb #em000023
 EMOJI_IMAGE_SIZES = (8, 1024)   # the image sizes `build_emoji_images` accepts: the font's glyphs are ~140 px, so larger only blurs
 
+def cache_root() -> Path:
+    "Where clip_nbdev keeps what it makes once and reuses: `$CLIP_NBDEV_CACHE`, else `~/.cache/clip_nbdev`."
+    return Path(os.environ.get('CLIP_NBDEV_CACHE', Path.home()/'.cache'/'clip_nbdev'))
+
 def emoji_cache_dir() -> Path:
-    "Where drawn emoji are kept: `$CLIP_NBDEV_CACHE/emoji`, else `~/.cache/clip_nbdev/emoji`."
-    return Path(os.environ.get('CLIP_NBDEV_CACHE', Path.home()/'.cache'/'clip_nbdev'))/'emoji'
+    "Where drawn emoji are kept: `cache_root()/'emoji'`."
+    return cache_root()/'emoji'
 
 def _sha(path:Path) -> str: return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
 

@@ -44,8 +44,9 @@ __all__ = ['NO_DECAY_NAMES', 'TRAIN_MODELS', 'PRECISIONS', 'CPU_PRECISION', 'VAL
            'cpu_precision', 'pick_precision', 'embed_records', 'evaluate', 'validate', 'LoopConfig', 'TrainConfig',
            'Trainer', 'TrainingError', 'architecture', 'better', 'plot_history', 'format_metrics', 'init_distributed',
            'train_data', 'split_records', 'check_out', 'RunLock', 'check_run_folder', 'resume_config', 'saved_config',
-           'make_run', 'write_run', 'train_clip', 'keyword_captions', 'emoji_training_records', 'train_emoji',
-           'emoji_sweep', 'fp16_state_dict', 'save_emoji_model', 'load_emoji_model', 'build_emoji_model']
+           'make_run', 'write_run', 'train_clip', 'library_fingerprint', 'shared_run', 'keyword_captions',
+           'emoji_training_records', 'train_emoji', 'emoji_sweep', 'fp16_state_dict', 'save_emoji_model',
+           'load_emoji_model', 'build_emoji_model']
 
 # %% ../nbs/06b_train_loop.ipynb #00eed0d3
 NO_DECAY_NAMES = ('bn', 'ln', 'bias', 'logit_scale')   # open_clip's: BatchNorm, LayerNorm, biases, the temperature
@@ -786,6 +787,32 @@ def train_clip(cfg:TrainConfig|None=None,    # the run's settings (when resuming
         elif world_size > 1: trainer.save()                                # joins rank 0's barrier
     if world_size > 1: dist.destroy_process_group()
     return result
+
+# %% ../nbs/06b_train_loop.ipynb #sr000001
+import hashlib
+from dataclasses import replace
+import clip_nbdev
+from .data import cache_root
+
+def library_fingerprint() -> str:
+    "A hash of this library's source files: any edit to the code changes it."
+    files = sorted(Path(clip_nbdev.__file__).parent.glob('*.py'))
+    return hashlib.sha256(b''.join(f.read_bytes() for f in files)).hexdigest()[:16]
+
+def shared_run(cfg:TrainConfig|None=None,   # the run's settings; its `out` is replaced by a folder in the cache
+               verbose:bool=False) -> dict:
+    "`train_clip(cfg)` once per settings, code, torch and thread count: the first caller trains under a lock, later ones read its result."
+    cfg = replace(cfg or TrainConfig(), out='')
+    key = json.dumps([asdict(cfg), library_fingerprint(), torch.__version__, torch.get_num_threads()], sort_keys=True)
+    folder = cache_root()/'runs'/hashlib.sha256(key.encode()).hexdigest()[:16]
+    folder.mkdir(parents=True, exist_ok=True)
+    done = folder/'result.json'
+    with open(folder/'.lock', 'w') as lock:
+        if fcntl: fcntl.flock(lock, fcntl.LOCK_EX)            # another process is training it: wait for its result
+        if not done.exists():
+            result = train_clip(replace(cfg, out=str(folder/'run')), overwrite=True, progress=False, verbose=verbose)
+            (folder/'result.tmp').write_text(json.dumps(result, default=str)); (folder/'result.tmp').replace(done)
+    return json.loads(done.read_text()) | {'out': str(folder/'run')}
 
 # %% ../nbs/06b_train_loop.ipynb #eb000002
 import clip_nbdev
