@@ -850,7 +850,8 @@ def train_emoji(tower:str='RN', image_size:int|None=None, text_width:int|None=No
                 eval_every:int=0,            # also evaluate every this many epochs (0: only at the end): the held-out curve
                 progress:bool=False,
                 decay_embeddings:bool=True,
-                precision:str='auto') -> dict:             # 'auto' asks the CPU/GPU which is faster (see "Precision")
+                precision:str='auto',          # 'auto' asks the CPU/GPU which is faster (see "Precision")
+                split_seed:int|None=None) -> dict:    # the concept split's seed, if not `seed` (vary the rest on one split)
     "Train an `EMOJI_MODELS[tower]` CLIP (at `image_size`, `text_width` if given) on the emoji training split; returns the model, history, times, held-out metrics."
     random.seed(seed); np.random.seed(seed); torch.manual_seed(seed)
     arch = EMOJI_MODELS[tower]
@@ -861,8 +862,9 @@ def train_emoji(tower:str='RN', image_size:int|None=None, text_width:int|None=No
     cfg = TrainConfig(data='emoji', model=f'emoji-{tower}', epochs=epochs, batch_size=batch_size, lr=lr, warmup=warmup, augment=augment,
                       precision=precision, seed=seed, save_every=10**9, out='', eval_split=eval_split,
                       decay_embeddings=decay_embeddings)
-    trainer = Trainer(cfg, model, emoji_training_records('train', size, captions, seed), tokenizer, size, device='cpu', progress=progress)
-    held_out = emoji_training_records(eval_split, size, 'name+keywords', seed)
+    split = seed if split_seed is None else split_seed
+    trainer = Trainer(cfg, model, emoji_training_records('train', size, captions, split), tokenizer, size, device='cpu', progress=progress)
+    held_out = emoji_training_records(eval_split, size, 'name+keywords', split)
     measure = lambda: evaluate(model, held_out, clip_transform(size), tokenizer)
     curve, wall, cpu = [], time.time(), time.process_time()
     for epoch in range(eval_every, epochs, eval_every) if eval_every else []:
