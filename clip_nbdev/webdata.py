@@ -64,8 +64,8 @@ def coco_id(filename:str) -> tuple:
     if m is None: raise ValueError(f"expected a 2014 COCO file name like 'COCO_val2014_000000391895.jpg', got {filename!r}")
     return m.group(1), int(m.group(2))
 
-def read_coco(root,                           # the COCO folder (see `COCO_SOURCE`)
-              karpathy_json=None,             # Karpathy's split file; default: root/dataset_coco.json if present
+def read_coco(root,                           # the COCO folder (see COCO_SOURCE)
+              karpathy_json:str|Path|None=None, # Karpathy's split file; default: root/dataset_coco.json if present
               max_captions:int|None=None,     # keep the first N captions of each image (5 for the papers' protocol)
              ) -> list:
     "Records from COCO Captions: the official annotation files and image folders, split by Karpathy's JSON when available."
@@ -327,11 +327,11 @@ def _kept_results(folder, shard:int, keys:list, n_items:int) -> dict:
         if sample['__key__'] in keys: kept[sample['__key__']] = ({k: v for k, v in sample.items() if k != '__url__'}, 'ok')
     return kept
 
-def write_shards(items:list,                  # anything `make_sample` understands: (url, caption) rows, records, ...
+def write_shards(items:list,                  # anything make_sample understands: (url, caption) rows, records, ...
                  folder,                      # where 000000.tar, 000000_stats.json, ... go
                  make_sample:Callable,        # (key, item) → (sample dict or None, outcome: 'ok' or the reason it failed)
                  samples_per_shard:int=1000,  # items per shard (a shard holds fewer samples when items fail)
-                 map_fn:Callable=map,         # how to apply `make_sample` to a shard's items (e.g. a thread pool's map)
+                 map_fn:Callable=map,         # how to apply make_sample to a shard's items (e.g. a thread pool's map)
                  progress:bool=True,          # show a progress bar over shards
                 ) -> dict:
     "Write `items` into WebDataset shards with a stats file each; shards already complete are skipped, so a rerun resumes."
