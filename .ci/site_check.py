@@ -54,9 +54,10 @@ if (r.width > vw + 1)          // the outermost elements that reach past the scr
     if (el.parentElement.getBoundingClientRect().right <= vw + 1 || el.parentElement === document.body)
       r.sticking.push(`${name(el)} reaches ${Math.round(b.right + scrollX)} px`);
   }
-for (const el of main.querySelectorAll('pre, div.sourceCode, div[class*="cell-output"]'))
-  if (shown(el) && el.scrollWidth > el.clientWidth + 1)
-    r.scrolling.push(`${name(el)}: ${el.scrollWidth} px of content in ${el.clientWidth} px`);
+const wide = [...main.querySelectorAll('pre, div.sourceCode, div[class*="cell-output"]')]
+  .filter(el => shown(el) && el.scrollWidth > el.clientWidth + 1);
+for (const el of wide)       // the outermost block that scrolls (a code block's <div>, not also its <pre>)
+  if (!wide.some(o => o !== el && o.contains(el))) r.scrolling.push(`${name(el)}: ${el.scrollWidth} px of content in ${el.clientWidth} px`);
 for (const el of document.querySelectorAll('[id]')) r.ids.push(el.id);
 for (const a of document.querySelectorAll('a[href]')) {
   const h = a.getAttribute('href');
