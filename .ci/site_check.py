@@ -22,6 +22,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, unquote
 from urllib.request import urlopen
 import websocket   # websocket-client
+from nbdev.doclinks import _nbpath2html
 
 SITE = 'https://clip-nbdev.github.io/clip_nbdev/'      # the deployed address: links to it are internal
 PASSES = [(1400, 900, 'light'), (390, 844, 'dark')]
@@ -167,7 +168,6 @@ def serve(root:Path):
 
 def chapter_pages(nbs:Path) -> set:
     "Pages of the chapters (notebooks named NN_*), which must show at least one figure."
-    from nbdev.doclinks import _nbpath2html
     return {_nbpath2html(p).name for p in nbs.glob('[0-9][0-9]*_*.ipynb')}
 
 def page_of(url:str, base:str) -> tuple:
@@ -259,6 +259,8 @@ def main():
         for page in sorted(chapters & set(seen)):
             if seen[page]['images'] == 0: fail(page, 'chapter page shows no figure')
         sidebar = [page_of(u, base)[0] for u in seen['index.html']['sidebar']]
+        for nb in sorted(Path('nbs').glob('[!_]*.ipynb')):       # every notebook is a page, and in the sidebar
+            if _nbpath2html(nb).name not in seen: fail(nb.name, f'no page {_nbpath2html(nb).name} in the site')
         for page in pages:
             if page not in sidebar and page != '404.html': fail(page, 'not in the sidebar')
         for i, page in enumerate(sidebar):
