@@ -22,6 +22,7 @@ BASE_MODULES = {'clip_nbdev', 'torch', 'torchvision', 'einops', 'matplotlib', 'P
                 'tqdm', 'IPython'} | set(sys.stdlib_module_names)
 EMOJI_USES = re.compile(r'NotoColorEmoji|/usr/share/fonts/truetype/noto|/usr/share/unicode|\bemoji_\w+\(|clip_nbdev\.emoji\b')
 EMOJI_APT = 'fonts-noto-color-emoji unicode-data unicode-cldr-core'
+INDEX_NB = 'index.ipynb'   # the site's home page, from which .ci/readme.py writes README.md (settings.ini: readme_nb)
 
 def page_name(nb_name:str) -> str:
     "The page nbdev 2.4.14 writes for a notebook (nbdev.doclinks._nbpath2html): number prefix dropped, .html."
@@ -67,7 +68,7 @@ class Checks:
             if hrefs.count(h) > 1: self.fail('nbs/sidebar.yml', f'{h} appears {hrefs.count(h)} times')
         numbers = {}
         for h, text in entries:
-            if h == self.cfg.get('readme_nb', 'index.ipynb'): continue
+            if h == INDEX_NB: continue
             m = re.match(r'^(Prologue|Appendix(?: ([A-Z]\d+|\d\d[a-z]?))?|(\d\d[a-z]?)) · \S', text or '')
             if not m: self.fail(h, f"sidebar label {text!r} does not start with a chapter number ('05a · '), 'Prologue' or 'Appendix'"); continue
             num = m.group(2) or m.group(3)
@@ -86,7 +87,7 @@ class Checks:
 
     def links(self):
         pages = {page_name(n) for n in self.nbs} | {'index.html'}
-        readme_nb = self.cfg.get('readme_nb', 'index.ipynb')
+        readme_nb = INDEX_NB
         texts = [('README.md', (self.root/'README.md').read_text())]
         texts += [(n, src(c)) for n, nb in self.nbs.items() for c in nb['cells'] if c['cell_type'] == 'markdown']
         texts += [(n, ''.join(o.get('data', {}).get('text/markdown', ''))) for n, nb in self.nbs.items()

@@ -1,14 +1,13 @@
-"""Write README.md from nbs/index.ipynb (what `nbdev_readme` does, which needs Quarto; Quarto is not installable here).
+"""Write README.md from nbs/index.ipynb, the site's home page (what `nbdev_readme` would do through Quarto).
 
-Usage: python .ci/readme.py [--check]   (--check: exit 1 if README.md does not say what nbs/index.ipynb says)
-Code cells keep their saved outputs; figures go to nbs/images/ (tracked), not to index_files/ (where Quarto puts them, ignored).
+Usage: python .ci/readme.py [--check]   (--check: exit 1 if README.md is not exactly what this script writes)
+Code cells keep their saved outputs; figures go to nbs/images/ (tracked), not to index_files/ (where Quarto puts them).
 Links: the index links chapters by their docs-site address, with the page names nbdev 2 gives them (`00_patches.ipynb` is
-`patches.html`), so the README that `nbdev_docs` writes through Quarto has the same links as this one; a relative
-`NN_name.ipynb` link that slips in is rewritten to its page here (and rejected by .ci/nb_checks.py).
+`patches.html`); a relative `NN_name.ipynb` link that slips in is rewritten to its page here (and rejected by .ci/nb_checks.py).
 
-`nbdev_docs` rewrites README.md through Quarto when nbs/index.ipynb is newer than it (nbdev.quarto.nbdev_readme with
-chk_time=True), with Quarto's formatting (wrapped lines, padded tables, figures under index_files/). `--check` accepts that
-file as well when it says the same thing: the same words in the same order and the same links, formatting aside.
+This is the only writer of README.md: settings.ini's readme_nb names README.md itself, so `nbdev_docs` (whose README test
+compares README.md with readme_nb's timestamp) never rewrites it, whatever the checkout's timestamps. .ci/site_check.py
+checks that every link README.md makes into the site reaches a page and anchor the site has.
 """
 import base64, re, sys
 from pathlib import Path
@@ -16,6 +15,7 @@ from nbdev.config import get_config
 from nbdev.doclinks import _nbpath2html
 from execnb.nbio import read_nb
 
+INDEX_NB = 'index.ipynb'
 HEADER = "<!-- generated from nbs/index.ipynb by .ci/readme.py; edit the notebook, not this file -->"
 
 def render(nb_path, doc_url):
@@ -43,35 +43,14 @@ def render(nb_path, doc_url):
     md = HEADER + "\n\n" + '\n\n'.join(out) + '\n'
     return md, images
 
-def links(md): return re.findall(r'\]\((https?://[^)\s]+)\)', md)
-
-def words(md):
-    "The words of a Markdown text, formatting aside: no comments, figures, emphasis, table rules, escapes or line breaks."
-    md = re.sub(r'<!--.*?-->', ' ', md, flags=re.S)
-    md = re.sub(r'!\[[^\]]*\]\([^)]*\)', ' ', md)
-    md = re.sub(r'\]\([^)]*\)', ']', md)                           # link targets are compared on their own
-    md = re.sub(r'[\\*_`#>|\[\]<>{}\-:=~^]', ' ', md)
-    return md.split()
-
-def same_content(readme:str, md:str) -> bool:
-    "True if `readme` (e.g. Quarto's rendering of the index) says what `md` says: same words in order, same links."
-    body = words(md.split('\n\n', 3)[-1])          # after our header, the H1 and the summary (Quarto renders the title block its own way)
-    w = words(readme)
-    starts = [i for i in range(len(w)) if w[i:i + 8] == body[:8]]
-    return bool(starts) and w[starts[0]:] == body and links(readme) == links(md)
-
 if __name__ == '__main__':
     cfg = get_config()
-    md, images = render(cfg.nbs_path/cfg.readme_nb, f"{cfg.doc_host}{cfg.doc_baseurl}")
+    md, images = render(cfg.nbs_path/INDEX_NB, f"{cfg.doc_host}{cfg.doc_baseurl}")
     readme, root = cfg.config_path/'README.md', cfg.config_path
     if '--check' in sys.argv:
         current = readme.read_text() if readme.exists() else ''
         figures_ok = all((root/p).exists() and (root/p).read_bytes() == b for p, b in images.items())
         if current == md and figures_ok: sys.exit(0)
-        if current and not current.startswith(HEADER) and same_content(current, md):
-            print("README.md was written by nbdev_docs (Quarto) and says what nbs/index.ipynb says; "
-                  "`python .ci/readme.py` restores the committed form (figures in nbs/images/)")
-            sys.exit(0)
         sys.exit("README.md (or its figures in nbs/images/) is out of date: run `python .ci/readme.py` and commit it")
     else:
         readme.write_text(md)

@@ -32,7 +32,7 @@ def attention_with_weights(q:torch.Tensor,     # queries (..., L, d)
     return weights @ v, weights                                    # (..., L, d_v), (..., L, S)
 
 # %% ../nbs/01_attention.ipynb #54a51cfc
-def causal_mask(n:int, device=None, dtype=torch.float32) -> torch.Tensor:
+def causal_mask(n:int, device:str|torch.device|None=None, dtype=torch.float32) -> torch.Tensor:
     "Additive (n, n) mask: 0 on and below the diagonal, -inf above, so position i attends to positions ≤ i."
     if n <= 0: raise ValueError(f"expected a positive sequence length, got {n}")
     return torch.full((n, n), float('-inf'), device=device, dtype=dtype).triu_(1)
@@ -67,6 +67,9 @@ class QuickGELU(nn.Module):
 # %% ../nbs/01_attention.ipynb #5267584b
 class LayerNorm(nn.LayerNorm):
     "LayerNorm that computes in float32 and returns the input's dtype (OpenAI's fp16-safe LayerNorm); float32 goes straight to `F.layer_norm`."
+    def __init__(self, normalized_shape:int|tuple, eps:float=1e-5, elementwise_affine:bool=True, bias:bool=True,
+                 device:str|torch.device|None=None, dtype:torch.dtype|None=None):   # nn.LayerNorm's, annotated for the docs
+        super().__init__(normalized_shape, eps, elementwise_affine, bias, device, dtype)
     def forward(self, x:torch.Tensor) -> torch.Tensor:
         w, b = self.weight, self.bias
         if x.dtype == torch.float32 and (w is None or w.dtype == torch.float32):
@@ -123,7 +126,7 @@ def _attend(self:MultiheadAttention, q:torch.Tensor, k:torch.Tensor, v:torch.Ten
 class Packing:
     "The first `lengths[b]` positions of each row of a (B, L) batch, packed row after row into N = Σ lengths rows: (B, L, C) ↔ (N, C)."
     def __init__(self, lengths:torch.Tensor,  # (B,) number of real tokens at the start of each row, each in [1, L]
-                 length:int|None=None,        # L, the padded length; default `lengths.max()`
+                 length:int|None=None,        # L, the padded length; default lengths.max()
                 ):
         if not isinstance(lengths, torch.Tensor) or lengths.ndim != 1 or lengths.dtype != torch.long or not len(lengths):
             got = f"{lengths.dtype} of shape {tuple(lengths.shape)}" if isinstance(lengths, torch.Tensor) else type(lengths).__name__
@@ -175,11 +178,11 @@ def _qkv_at_rows(self:MultiheadAttention, x:torch.Tensor, rows:torch.Tensor, pac
 
 # %% ../nbs/01_attention.ipynb #attn-all1
 @patch
-def forward(self:MultiheadAttention, x:torch.Tensor,  # (B, L, D), or (N, D) tokens packed by `packing`
+def forward(self:MultiheadAttention, x:torch.Tensor,  # (B, L, D), or (N, D) tokens packed by packing
             attn_mask:torch.Tensor|None=None,        # additive float or bool mask, (L, L), (B, L, L) or (B, heads, L, L)
             need_weights:bool=False,                 # also return the attention weights (B, heads, L, L)
             is_causal:bool=False,                    # position i attends to positions ≤ i, without a mask tensor
-            packing:Packing|None=None,               # where the rows of a packed `x` sit in a (B, L) batch
+            packing:Packing|None=None,               # where the rows of a packed x sit in a (B, L) batch
             rows:torch.Tensor|None=None,             # (B,): compute the output only at position rows[b] of each sequence
            ):
     "Self-attention over `x` → (output shaped like `x`, or (B, D) with `rows`; weights if `need_weights` else None)."
@@ -229,11 +232,11 @@ def forward(self:ResidualAttentionBlock, x:torch.Tensor, attn_mask:torch.Tensor|
 
 # %% ../nbs/01_attention.ipynb #attn-ck1
 @patch
-def forward(self:Transformer, x:torch.Tensor,  # (B, L, width), or (N, width) tokens packed by `packing`
+def forward(self:Transformer, x:torch.Tensor,  # (B, L, width), or (N, width) tokens packed by packing
             attn_mask:torch.Tensor|None=None,   # additive float or bool mask for every block
             return_attn:bool=False,             # also return every layer's attention weights (B, heads, L, L)
             is_causal:bool=False,               # causal attention without a mask tensor
-            packing:Packing|None=None,          # where the rows of a packed `x` sit in a (B, L) batch
+            packing:Packing|None=None,          # where the rows of a packed x sit in a (B, L) batch
             rows:torch.Tensor|None=None,        # (B,): the last block computes only position rows[b] of each sequence
            ):
     "(B, L, width) → (B, L, width); packed (N, width) → (N, width); with `rows` → (B, width). With `return_attn` also [per-layer weights]."

@@ -179,10 +179,10 @@ def train_step(c:Contender, images:torch.Tensor, ids:torch.Tensor, lr:float=1e-4
 
 LIBRARIES = tuple(BUILDERS)
 
-def bench_model(name:str,                 # a preset of `MODEL_CONFIGS`, e.g. 'ViT-B-32'
+def bench_model(name:str,                 # a preset of MODEL_CONFIGS, e.g. 'ViT-B-32'
                 batch_size:int=16,        # images and captions per batch
                 repeats:int=5,            # timed calls per measurement (after warm-up)
-                libraries:tuple=LIBRARIES,# keys of `BUILDERS`
+                libraries:tuple=LIBRARIES,# keys of BUILDERS
                 log:Callable=print,       # where to report skipped libraries
                ) -> list[Result]:
     "Build `name` in each library and time a training step and both encoders, interleaved; also count the step's FLOPs and memory."
@@ -305,11 +305,11 @@ class BenchReport:
     "Everything one run measured."
     results:list; tokenizer:dict; peak:float; threads:int; text:str
 
-def run_benchmark(models:str='ViT-B-32,RN50,ViT-tiny',  # comma-separated presets of `MODEL_CONFIGS`
+def run_benchmark(models:str='ViT-B-32,RN50,ViT-tiny',  # comma-separated presets of MODEL_CONFIGS
          batch_size:int=16,                      # images and captions per batch
          threads:int=2,                          # torch threads, pinned for the whole run
          repeats:int=5,                          # timed calls per measurement after warm-up; medians are reported
-         libraries:str=','.join(LIBRARIES),      # comma-separated keys of `BUILDERS`
+         libraries:str=','.join(LIBRARIES),      # comma-separated keys of BUILDERS
          captions:int=10_000,                    # captions for the tokenizer benchmark
          quick:bool=False,                       # the small preset only, 3 repeats, 2,000 captions: a smoke test in seconds
          save:str='',                            # also write the printed report as JSON (parse_report) to this path

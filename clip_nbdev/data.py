@@ -111,8 +111,8 @@ def shape_captions(colour:str, shape:str, size:str, position:str) -> list:
     return [t.format(colour=colour, shape=shape, size=size, position=position) for t in SHAPE_TEMPLATES]
 
 # %% ../nbs/06_train_flickr.ipynb #4f31cadf
-def shapes_records(split:str='train',       # 'train', 'val', 'test' (seen combinations) or 'heldout' (only `HELD_OUT_COMBOS`)
-                   n:int|None=None,         # number of images (`SHAPES_SPLITS[split]` if None)
+def shapes_records(split:str='train',       # 'train', 'val', 'test' (seen combinations) or 'heldout' (only HELD_OUT_COMBOS)
+                   n:int|None=None,         # number of images (SHAPES_SPLITS[split] if None)
                    seed:int=0,              # everything is a function of (seed, split, index)
                    image_size:int=64,       # side of each image in pixels
                   ) -> list:
@@ -209,8 +209,8 @@ def _images_folder(root:Path, images) -> Path:
     return root/'flickr30k_images' if (root/'flickr30k_images').is_dir() else root
 
 def read_flickr_kaggle(root,                     # the folder holding results.csv (or the csv itself)
-                       karpathy_json=None,       # Karpathy's split file; default: dataset_flickr30k.json in `root` if present
-                       images=None,              # the images folder; default: root/flickr30k_images, else root
+                       karpathy_json:str|Path|None=None, # Karpathy's split file; default: dataset_flickr30k.json in root if present
+                       images:str|Path|None=None, # the images folder; default: root/flickr30k_images, else root
                        seed:int=0,               # for the fallback split when there is no Karpathy file
                       ) -> list:
     "Records from Kaggle's Flickr30k folder (results.csv + images), split by Karpathy's JSON when available."
@@ -315,7 +315,7 @@ def _image_folder(file:Path, images) -> Path:
     return file.parent/'images' if (file.parent/'images').is_dir() else file.parent
 
 def read_caption_folder(root,                 # the folder (or the captions file itself, under any name)
-                        images=None,          # where relative image names resolve; default: images/ beside the file, else beside it
+                        images:str|Path|None=None, # where relative image names resolve; default: images/ beside the file, else beside it
                         val:float=0.05,       # fraction of images for validation
                         test:float=0.05,      # fraction of images for testing
                         seed:int=0,           # seed of the split
@@ -335,10 +335,10 @@ SOURCES = ("'shapes'; a Kaggle Flickr30k folder (results.csv + images); nlphuji/
            "a loaded Hugging Face Dataset/DatasetDict; a folder with captions.tsv / captions.txt / captions.json, "
            "or such a caption file under any name (.tsv, .txt, .json); or 'emoji' (see `emoji_records`)")
 
-def load_records(source,                  # 'shapes', 'emoji', a path, or a `datasets` Dataset/DatasetDict (see `SOURCES`)
+def load_records(source,                  # 'shapes', 'emoji', a path, or a datasets Dataset/DatasetDict (see SOURCES)
                  split:str|None=None,     # keep only this split ('train', 'val', 'test', ...); None keeps all
-                 image_root=None,         # where a caption file's or Kaggle folder's image names resolve (default: the reader's)
-                 **kwargs,                # passed on to the reader (e.g. `seed`, `image_size` for shapes; `karpathy_json` for Kaggle)
+                 image_root:str|Path|None=None, # where a caption file's or Kaggle folder's image names resolve (default: the reader's)
+                 **kwargs,                # passed on to the reader (e.g. seed, image_size for shapes; karpathy_json for Kaggle)
                 ) -> list:
     "Records from any supported source, optionally from one split only."
     if image_root is not None:
@@ -385,7 +385,7 @@ def _find(given, candidates, what:str, install:str) -> Path:
         if (path := Path(c).expanduser()).exists(): return path
     raise FileNotFoundError(f"no {what} found (looked in {', '.join(candidates)}); install it: {install}")
 
-def emoji_files(font=None, emoji_test=None, cldr=None) -> dict:
+def emoji_files(font:str|Path|None=None, emoji_test:str|Path|None=None, cldr:str|Path|None=None) -> dict:
     "Paths of the colour emoji font, Unicode's emoji-test.txt and CLDR's annotation folder (found, or as given)."
     return {'font': _find(font, EMOJI_FONTS, 'a colour emoji font', 'apt-get install fonts-noto-color-emoji (macOS has Apple Color Emoji)'),
             'emoji_test': _find(emoji_test, EMOJI_TEST_FILES, "Unicode's emoji-test.txt", 'apt-get install unicode-data (or download '
@@ -479,7 +479,8 @@ def emoji_file_name(emoji:str) -> str:
     return '-'.join(f'{ord(c):x}' for c in emoji) + '.png'
 
 # %% ../nbs/06_train_flickr.ipynb #dt000044
-def build_emoji_images(image_size:int=64, font=None, emoji_test=None, cache_dir=None, verbose:bool=True) -> Path:
+def build_emoji_images(image_size:int=64, font:str|Path|None=None, emoji_test:str|Path|None=None,
+                       cache_dir:str|Path|None=None, verbose:bool=True) -> Path:
     "Draw every fully-qualified emoji once into a cache folder keyed by font file, Unicode version and size; returns the folder."
     if not (isinstance(image_size, int) and EMOJI_IMAGE_SIZES[0] <= image_size <= EMOJI_IMAGE_SIZES[1]):
         raise ValueError(f"expected an emoji image size from {EMOJI_IMAGE_SIZES[0]} to {EMOJI_IMAGE_SIZES[1]} pixels, got {image_size!r}")
@@ -529,7 +530,8 @@ def emoji_records(split:str|None=None,   # keep only 'train', 'val' or 'test' (N
                   image_size:int=64,     # side of the drawn images
                   seed:int=0,            # seed of the concept split
                   val:float=EMOJI_SPLITS['val'], test:float=EMOJI_SPLITS['test'],
-                  font=None, emoji_test=None, cldr=None, cache_dir=None, verbose:bool=True) -> list:
+                  font:str|Path|None=None, emoji_test:str|Path|None=None, cldr:str|Path|None=None,
+                  cache_dir:str|Path|None=None, verbose:bool=True) -> list:
     "Every fully-qualified emoji as an `EmojiRecord`: drawn image (cached), CLDR captions, metadata, a split by concept."
     files = emoji_files(font, emoji_test, cldr)
     folder = build_emoji_images(image_size, files['font'], files['emoji_test'], cache_dir, verbose)

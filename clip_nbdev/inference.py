@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse, hashlib, html, json, os, sys, tempfile, warnings
 from functools import partial
 from pathlib import Path
+from typing import Callable
 import torch
 import torch.nn as nn
 from PIL import Image
@@ -89,9 +90,9 @@ def write_feature_cache(path, cache:dict):
 class CLIPInference:
     "A CLIP with its tokenizer and preprocessing, offering `similarity`, `classify`, `retrieve_images` and `retrieve_texts`."
     def __init__(self, model:nn.Module,       # chapter 05's CLIP (or any model with encode_image, encode_text, logit_scale)
-                 tokenizer=None,              # texts → ids; default: tokenize at the model's context length
-                 transform=None,              # PIL image → tensor; default: clip_transform(model.image_size)
-                 device=None,                 # default: pick_device() (a GPU when there is one)
+                 tokenizer:Callable|None=None, # texts → ids; default: tokenize at the model's context length
+                 transform:Callable|None=None, # PIL image → tensor; default: clip_transform(model.image_size)
+                 device:str|torch.device|None=None, # default: pick_device() (a GPU when there is one)
                  batch_size:int=64,           # images or texts per forward pass
                  name:str|None=None,          # identifies the weights for the feature cache (default: a hash of the weights)
                 ):
@@ -103,7 +104,7 @@ class CLIPInference:
         self.batch_size, self.name, self.n_encoded, self._classifiers = batch_size, name, 0, {}
 
     @classmethod
-    def from_checkpoint(cls, path, device=None, **kwargs):
+    def from_checkpoint(cls, path, device:str|torch.device|None=None, **kwargs):
         "Load a clip_nbdev training checkpoint or an OpenAI file with `load_clip`."
         path = resolve_checkpoint(path)
         model, tokenizer = load_clip(path)
@@ -153,7 +154,7 @@ def _encode(self:CLIPInference, images:list, skip_unreadable:bool=False) -> torc
     return torch.stack([r if r is not None else torch.full((dim,), float('nan')) for r in rows])   # (N, E)
 
 @patch
-def encode_images(self:CLIPInference, images, cache_dir=None,
+def encode_images(self:CLIPInference, images, cache_dir:str|Path|None=None,
                   skip_unreadable:bool=False,  # a file that cannot be decoded gets a NaN row and a warning, instead of an error
                  ) -> torch.Tensor:
     "Unit image features (N, E) on the CPU of images (list, folder, or (B, 3, R, R) batch); files' features cached in `cache_dir`."
@@ -208,7 +209,7 @@ def classify(self:CLIPInference, images, class_names, templates='simple', top_k:
     return [[{'label': clf.class_names[j], 'prob': p} for p, j in zip(ps.tolist(), js.tolist())] for ps, js in zip(*top)]
 
 @patch
-def retrieve_images(self:CLIPInference, text:str, images, top_k:int=5, cache_dir=None,
+def retrieve_images(self:CLIPInference, text:str, images, top_k:int=5, cache_dir:str|Path|None=None,
                     skip_unreadable:bool=True,  # files that cannot be decoded are left out with a warning
                    ) -> list:
     "The `top_k` images (list, or a folder's files) most similar to `text`, as [{'index', 'image', 'score'}]."
@@ -289,7 +290,7 @@ def search_playground(inference:CLIPInference,   # the model to ask
 
 # %% ../nbs/A3_inference.ipynb #7e727502
 def load_inference(checkpoint,   # a clip_nbdev checkpoint, a PACKAGED_MODELS name ('emoji'), an OpenAI file or OPENAI_MODELS name
-                   device=None,  # default: a GPU when present
+                   device:str|torch.device|None=None, # default: a GPU when present
                   ) -> CLIPInference:
     "A `CLIPInference` for a checkpoint file, a model shipped with clip_nbdev, or one of OpenAI's model names."
     checkpoint = resolve_checkpoint(checkpoint)

@@ -6,6 +6,7 @@
 from __future__ import annotations
 import math
 from contextlib import nullcontext
+from typing import Callable
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -63,7 +64,7 @@ def contrastive_loss(logits_per_image:torch.Tensor, # (n, M) image→text scores
 
 def clip_loss(image_features:torch.Tensor, # (N, D) image embeddings, pair i = (image i, text i)
               text_features:torch.Tensor,  # (N, D) text embeddings
-              logit_scale:torch.Tensor|float, # the multiplier 1/τ (the model's `logit_scale.exp()`), not its log
+              logit_scale:torch.Tensor|float, # the multiplier 1/τ (the model's logit_scale.exp()), not its log
              ) -> torch.Tensor:
     "CLIP's loss (paper Fig. 3) on one batch of N pairs; features need not be normalised."
     _check_features(image_features, text_features)
@@ -107,7 +108,7 @@ def siglip_loss(image_features:torch.Tensor, # (N, D) image embeddings
 class AllGather(torch.autograd.Function):
     "All-gather with gradients: (n, D) on each rank → (W·n, D) everywhere; backward sums the ranks' gradients and keeps our rows."
     @staticmethod
-    def forward(ctx, x, group=None):
+    def forward(ctx, x, group:dist.ProcessGroup|None=None):
         ctx.group, ctx.rank, ctx.n = group, dist.get_rank(group), x.shape[0]
         parts = [torch.empty_like(x) for _ in range(dist.get_world_size(group))]
         dist.all_gather(parts, x.contiguous(), group=group)  # W × (n, D)
@@ -124,7 +125,7 @@ def _check_rank(rank:int, world_size:int):
 
 def all_gather_features(x:torch.Tensor,           # (n, D) this rank's features; n must be equal on every rank
                         with_grad:bool=True,      # let gradients flow back to the rank that produced each row
-                        group=None,               # process group (default: the world)
+                        group:dist.ProcessGroup|None=None, # process group (default: the world)
                        ) -> torch.Tensor:
     "(n, D) per rank → (W·n, D) in rank order; without grad, our own rows are still the live local tensor."
     if with_grad: return AllGather.apply(x, group)
@@ -249,7 +250,7 @@ def grad_cache_backward(forward,          # (images, texts) → (image_features,
                         texts:torch.Tensor,  # (B, L) its token ids
                         loss_fn,          # (image_features, text_features, logit_scale) → loss, e.g. ClipLoss()
                         accum_steps:int,  # K: micro-batches of about B/K pairs; activations are kept for one at a time
-                        no_sync=None,     # context-manager factory for all micro-batches but the last (DDP: model.no_sync)
+                        no_sync:Callable|None=None, # context-manager factory for all micro-batches but the last (DDP: model.no_sync)
                        ) -> torch.Tensor:
     "Back-propagate the loss of the whole batch, computed K micro-batches at a time by gradient caching; returns the loss."
     _check_accum(images, texts, accum_steps)

@@ -11,7 +11,7 @@ from typing import Callable
 __all__ = ['moved_names', 'moves_of']
 
 # %% ../nbs/A8_moved.ipynb #mv000006
-def moved_names(module:str,      # the old module's name (its `__name__`)
+def moved_names(module:str,      # the old module's name (its __name__)
                 moves:dict,      # old name → the module it lives in now ('clip_nbdev.pretrained'), or (module, new name)
                ) -> Callable:
     "A module `__getattr__` that finds each name of `moves` in its new module, with a `DeprecationWarning` saying where."

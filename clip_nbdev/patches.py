@@ -28,7 +28,7 @@ def pick_device() -> torch.device:
     if getattr(torch.backends, 'mps', None) is not None and torch.backends.mps.is_available(): return torch.device('mps')
     return torch.device('cpu')
 
-def short_warning(message, category, filename, lineno, line=None) -> str:
+def short_warning(message, category, filename, lineno, line:str|None=None) -> str:
     "Format a warning as `UserWarning: message`, without the file name (a notebook cell's is `<ipython-input-…>`)."
     return f'{category.__name__}: {message}\n'
 
@@ -48,7 +48,7 @@ def sample_photo() -> Image.Image:
     return Image.open(path).convert('RGB')
 
 # %% ../nbs/00_patches.ipynb #b85956ed
-def show_image(im, ax=None, title:str|None=None, figsize=(3, 3), normalized:bool|None=None):
+def show_image(im, ax:plt.Axes|None=None, title:str|None=None, figsize=(3, 3), normalized:bool|None=None):
     "Show a PIL image or a (3,H,W)/(H,W,3)/(H,W) tensor or array; CLIP-normalised tensors are denormalised first."
     if isinstance(im, Image.Image): im = np.asarray(im)
     if isinstance(im, torch.Tensor):
@@ -76,7 +76,7 @@ def clip_transform(image_size:int=224,         # side of the square crop the mod
                    train:bool=False,           # random resized crop (training) instead of resize + centre crop
                    mean:tuple=OPENAI_MEAN,     # per-channel mean used to normalise
                    std:tuple=OPENAI_STD,       # per-channel std used to normalise
-                   train_scale:tuple=(0.9, 1.0), # area range of the random crop when `train`
+                   train_scale:tuple=(0.9, 1.0), # area range of the random crop when train
                   ) -> T.Compose:
     "CLIP's preprocessing: PIL image (any mode) → normalised float tensor (3, image_size, image_size)."
     if not isinstance(image_size, int) or image_size <= 0:
@@ -120,7 +120,7 @@ def unpatchify(patches:torch.Tensor, patch_size:int, grid_size:tuple|int, in_cha
     return rearrange(patches, 'b (gh gw) (p1 p2 c) -> b c (gh p1) (gw p2)', gh=gh, gw=gw, p1=patch_size, p2=patch_size)
 
 # %% ../nbs/00_patches.ipynb #7a82d8d1
-def show_patch_grid(x:torch.Tensor, patch_size:int, ax=None, color='w', title=None):
+def show_patch_grid(x:torch.Tensor, patch_size:int, ax:plt.Axes|None=None, color='w', title:str|None=None):
     "Draw a (3,H,W) image with its patch grid and each patch's index."
     ax = show_image(x, ax)
     h, w = x.shape[-2:]

@@ -47,7 +47,7 @@ def sha256_file(path) -> str:
     return h.hexdigest()
 
 # %% ../nbs/A1_pretrained.ipynb #pt000011
-def download(url:str, root=None, progress:bool=True,
+def download(url:str, root:str|Path|None=None, progress:bool=True,
              timeout:float=30.,  # seconds to wait for the connection, and for each read of the answer
             ) -> Path:
     "`url`'s file in `root` (default `default_cache_dir()`), downloaded unless already there; a SHA-256 in the URL (OpenAI's layout) is verified."
@@ -81,9 +81,9 @@ def openai_name(name) -> str|None:
     return {config_key(k): k for k in OPENAI_MODELS}.get(config_key(str(name)))
 
 def load_openai(name_or_path,      # a name in OPENAI_MODELS (any spelling), or the path of an OpenAI CLIP file
-                device=None,       # where the model goes (default: pick_device())
-                root=None,         # download folder (default: default_cache_dir())
-                model_config=None, # the architecture, for a state dict whose shapes are not one of OpenAI's (see from_openai_state_dict)
+                device:str|torch.device|None=None, # where the model goes (default: pick_device())
+                root:str|Path|None=None, # download folder (default: default_cache_dir())
+                model_config:str|Path|dict|None=None, # the architecture, for a state dict whose shapes are not one of OpenAI's (see from_openai_state_dict)
                ) -> tuple:
     "(model, transform): one of OpenAI's CLIPs as chapter 05's `CLIP` in eval mode (float32), and its preprocessing."
     path, key = Path(name_or_path), openai_name(name_or_path)
@@ -101,7 +101,7 @@ def assets_dir() -> Path:
     return Path(clip_nbdev.__file__).parent / 'assets'
 
 def resolve_checkpoint(checkpoint,  # a path, or a name in PACKAGED_MODELS ('emoji')
-                       assets=None, # where packaged models live (default: assets_dir())
+                       assets:str|Path|None=None, # where packaged models live (default: assets_dir())
                       ) -> Path:
     "The file `checkpoint` names: an existing path as it is, else a packaged model's file."
     path = Path(checkpoint)
@@ -137,8 +137,8 @@ def _clip_from(obj, model_config=None) -> CLIP:
 
 # %% ../nbs/A1_pretrained.ipynb #pt000015
 def load_clip(path,        # a clip_nbdev checkpoint, a PACKAGED_MODELS name ('emoji'), an OpenAI TorchScript archive or state dict
-              assets=None, # where packaged models live (default: assets_dir())
-              model_config=None, # the architecture of a plain state dict whose shapes are not one of OpenAI's
+              assets:str|Path|None=None, # where packaged models live (default: assets_dir())
+              model_config:str|Path|dict|None=None, # the architecture of a plain state dict whose shapes are not one of OpenAI's
              ) -> tuple:
     "(model, tokenizer): chapter 05's `CLIP` in eval mode on the CPU, and a tokenizer with the model's context length."
     path = resolve_checkpoint(path, assets)

@@ -22,7 +22,7 @@ class BasicBlock(nn.Module):
 
     def __init__(self, inplanes:int, # input channels
                  planes:int,        # output channels
-                 stride:int=1,      # 2 halves the resolution (in `conv1` and on the shortcut)
+                 stride:int=1,      # 2 halves the resolution (in conv1 and on the shortcut)
                 ):
         super().__init__()
         self.conv1 = nn.Conv2d(inplanes, planes, 3, stride=stride, padding=1, bias=False)
@@ -128,7 +128,7 @@ class ResNetBase(nn.Module):
 class ResNet(ResNetBase):
     "torchvision's ResNet, with its parameter names (`conv1`, `bn1`, `layer1`…`layer4`, `fc`)."
     def __init__(self, block:type, layers:tuple,    # block type and number of blocks per stage
-                 num_classes:int=1000,              # size of `fc`'s output: classes, or the CLIP embedding dim for an image tower
+                 num_classes:int=1000,              # size of fc's output: classes, or the CLIP embedding dim for an image tower
                  width:int=64,                      # channels after the stem
                  channels_last:bool=False,          # store weights and run convolutions in channels-last memory format
                 ):
@@ -165,7 +165,7 @@ def forward(self:ResNet, x, return_features:bool=False):  # x: (B, 3, H, W)
     return (x, feats) if return_features else x
 
 # %% ../nbs/02_resnet.ipynb #rn-r4
-def resnet18(num_classes:int=1000,  # size of `fc`'s output: 1000 ImageNet classes, or e.g. 512 to use it as CLIP's image tower
+def resnet18(num_classes:int=1000,  # size of fc's output: 1000 ImageNet classes, or e.g. 512 to use it as CLIP's image tower
              **kwargs) -> ResNet:
     "ResNet-18 (2-2-2-2 `BasicBlock`s) with torchvision's parameter names; `kwargs` go to `ResNet` (`width`, `channels_last`)."
     return ResNet(BasicBlock, (2, 2, 2, 2), num_classes=num_classes, **kwargs)
@@ -173,10 +173,10 @@ def resnet18(num_classes:int=1000,  # size of `fc`'s output: 1000 ImageNet class
 # %% ../nbs/02_resnet.ipynb #51f17d98
 class AttentionPool2d(nn.Module):
     "CLIP's attention pooling: the mean of an (s×s) feature map queries all positions with multi-head QKV attention."
-    def __init__(self, spacial_dim:int,       # side `s` of the feature map (input_resolution // 32); OpenAI's spelling
-                 embed_dim:int,               # channels `C` of the feature map
-                 num_heads:int,               # attention heads; must divide `embed_dim`
-                 output_dim:int|None=None,    # size of the pooled output (`c_proj`); default `embed_dim`
+    def __init__(self, spacial_dim:int,       # side s of the feature map (input_resolution // 32); OpenAI's spelling
+                 embed_dim:int,               # channels C of the feature map
+                 num_heads:int,               # attention heads; must divide embed_dim
+                 output_dim:int|None=None,    # size of the pooled output (c_proj); default embed_dim
                 ):
         super().__init__()
         if embed_dim % num_heads: raise ValueError(f"expected embed_dim divisible by num_heads, got {embed_dim} and {num_heads}")

@@ -293,7 +293,7 @@ class TextTransformer(nn.Module):
                  act_layer:type=QuickGELU,     # MLP activation (OpenAI's checkpoints: QuickGELU)
                  causal:bool=True,             # True: position i sees positions ≤ i (OpenAI); False: every real token
                  pool:str='eot',               # the feature: at end-of-text (OpenAI), at start-of-text ('first') or the 'mean'
-                 tokenizer:str='bpe',          # 'bpe' (OpenAI's) or 'char' (one id per byte): see `tokenizer`
+                 tokenizer:str='bpe',          # 'bpe' (OpenAI's) or 'char' (one id per byte): see tokenizer
                 ):
         super().__init__()
         if not isinstance(causal, bool): raise ValueError(f"expected causal to be True or False, got {causal!r}")

@@ -393,7 +393,7 @@ class Trainer:
                  train_records:list,            # records of the training split, or a ready ClipLoader (e.g. a ShardLoader)
                  tokenizer:Callable,            # list of texts → LongTensor (n, context_length)
                  image_size:int,                # side of the images the model takes
-                 device=None, rank:int=0, world_size:int=1, progress:bool=True,
+                 device:str|torch.device|None=None, rank:int=0, world_size:int=1, progress:bool=True,
                  val_records:list|None=None):   # records validated on during training (rank 0), keeping best.pt
         if cfg.batch_size % world_size: raise ValueError(f"expected a batch_size divisible by the {world_size} processes, got {cfg.batch_size}")
         self.cfg, self.rank, self.world_size, self.progress = cfg, rank, world_size, progress
@@ -546,7 +546,7 @@ def load_state_dict(self:Trainer, state:dict):
 
 # %% ../nbs/06b_train_loop.ipynb #lp000033
 @patch
-def save(self:Trainer, path=None) -> Path:
+def save(self:Trainer, path:str|Path|None=None) -> Path:
     "Write a checkpoint atomically (from rank 0 only) to `path`, by default `<out>/last.pt`."
     path = Path(path or Path(self.cfg.out)/'last.pt')
     if self.rank == 0: save_checkpoint(path, **self.state_dict())
@@ -690,7 +690,7 @@ class RunLock:
     def __exit__(self, *exc): self.release()
 
 # %% ../nbs/06b_train_loop.ipynb #lp000052
-def check_run_folder(out:Path, resume=None, overwrite:bool=False):
+def check_run_folder(out:Path, resume:str|Path|None=None, overwrite:bool=False):
     "Refuse to start a new run in a folder holding one (its last.pt), unless resuming from that folder or told to overwrite."
     last = out/'last.pt'
     if not last.exists() or overwrite: return
@@ -722,7 +722,7 @@ def saved_config(config:dict) -> TrainConfig:
     return TrainConfig(**({'decay_embeddings': False} | config))
 
 # %% ../nbs/06b_train_loop.ipynb #lp000054
-def make_run(cfg:TrainConfig, state:dict|None=None, device=None, local_rank:int=0, rank:int=0, world_size:int=1,
+def make_run(cfg:TrainConfig, state:dict|None=None, device:str|torch.device|None=None, local_rank:int=0, rank:int=0, world_size:int=1,
              progress:bool=True) -> tuple:
     "A run's `Trainer` (continuing from `state` if given) and its evaluation records (rank 0), every random generator seeded."
     if device is None: device = torch.device('cuda', local_rank) if torch.cuda.is_available() else pick_device()
@@ -761,7 +761,7 @@ def write_run(trainer:Trainer, out:Path, eval_records:list, result:dict, verbose
 def train_clip(cfg:TrainConfig|None=None,    # the run's settings (when resuming: only those a resume may change, see resume_config)
                resume:str|None=None,         # a checkpoint to continue from
                max_steps:int|None=None,      # stop after this many steps in all (the schedule still spans all epochs)
-               device=None, progress:bool=True, verbose:bool=True,
+               device:str|torch.device|None=None, progress:bool=True, verbose:bool=True,
                overwrite:bool=False,         # replace the run already in cfg.out
                given:set|None=None,          # names of the options the user set (default: those not at their defaults)
               ) -> dict:

@@ -150,7 +150,7 @@ def create_vit(name:str, **overrides) -> VisionTransformer:
 # %% ../nbs/03_vit.ipynb #b056ee4f
 def resize_pos_embed(pos:torch.Tensor,                         # (1 + gh·gw, D) position embeddings, class token first
                      grid_size:int|tuple[int, int],            # the new grid: side, or (rows, cols)
-                     old_grid_size:int|tuple[int, int]|None=None,  # the grid `pos` was learned on; default: square
+                     old_grid_size:int|tuple[int, int]|None=None,  # the grid pos was learned on; default: square
                      antialias:bool=True,                      # antialias when shrinking, as open_clip does
                     ) -> torch.Tensor:
     "Bicubic-resize the grid part of ViT position embeddings to a new grid, keeping the class token's row: → (1 + rows·cols, D)."
@@ -195,7 +195,7 @@ def cls_attention_map(attn:torch.Tensor, grid_size:int|tuple[int, int]) -> torch
         raise ValueError(f"expected attention of shape (..., {gh * gw + 1}, {gh * gw + 1}) for a {gh}×{gw} grid, got {tuple(attn.shape)}")
     return attn[..., 0, 1:].reshape(*attn.shape[:-2], gh, gw)                  # (..., gh, gw)
 
-def show_attention(image:torch.Tensor, amap:torch.Tensor, ax=None, title:str|None=None, vmax:float=4.0, alpha:float=0.6,
+def show_attention(image:torch.Tensor, amap:torch.Tensor, ax:plt.Axes|None=None, title:str|None=None, vmax:float=4.0, alpha:float=0.6,
                    normalized:bool|None=None):
     "Overlay a class-token attention map (rows, cols) on a (3, H, W) image, in units of the uniform share 1/(rows·cols)."
     ax = show_image(image, ax, normalized=normalized)

@@ -66,8 +66,8 @@ def coco_id(filename:str) -> tuple:
     if m is None: raise ValueError(f"expected a 2014 COCO file name like 'COCO_val2014_000000391895.jpg', got {filename!r}")
     return m.group(1), int(m.group(2))
 
-def read_coco(root,                           # the COCO folder (see `COCO_SOURCE`)
-              karpathy_json=None,             # Karpathy's split file; default: root/dataset_coco.json if present
+def read_coco(root,                           # the COCO folder (see COCO_SOURCE)
+              karpathy_json:str|Path|None=None, # Karpathy's split file; default: root/dataset_coco.json if present
               max_captions:int|None=None,     # keep the first N captions of each image (5 for the papers' protocol)
              ) -> list:
     "Records from COCO Captions: the official annotation files and image folders, split by Karpathy's JSON when available."
@@ -370,11 +370,11 @@ def shard_source(items:list, options:dict|None=None) -> str:
     text = json.dumps([options or {}, [_describe(item) for item in items]], sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
-def write_shards(items:list,                  # anything `make_sample` understands: (url, caption) rows, records, ...
+def write_shards(items:list,                  # anything make_sample understands: (url, caption) rows, records, ...
                  folder,                      # where 000000.tar, 000000_stats.json, ... go
                  make_sample:Callable,        # (key, item) → (sample dict or None, outcome: 'ok' or the reason it failed)
                  samples_per_shard:int=1000,  # items per shard (a shard holds fewer samples when items fail)
-                 map_fn:Callable=map,         # how to apply `make_sample` to a shard's items (e.g. a thread pool's map)
+                 map_fn:Callable=map,         # how to apply make_sample to a shard's items (e.g. a thread pool's map)
                  progress:bool=True,          # show a progress bar over shards
                  options:dict|None=None,      # what else decides a sample's content (image size, quality): recorded with each shard
                 ) -> dict:

@@ -211,7 +211,7 @@ def confusion_matrix(labels:torch.Tensor, preds:torch.Tensor, num_classes:int) -
     "(num_classes, num_classes) counts: row = true class, column = predicted class."
     return torch.bincount(labels * num_classes + preds, minlength=num_classes ** 2).view(num_classes, num_classes)
 
-def plot_confusion(cm, row_names:list, col_names:list, ax=None, title:str='', cmap='Blues'):
+def plot_confusion(cm, row_names:list, col_names:list, ax:plt.Axes|None=None, title:str='', cmap='Blues'):
     "Draw a confusion matrix (rows may be a subset of the classes) as row-normalised shares with the counts written in."
     cm = torch.as_tensor(cm).float()
     share = cm / cm.sum(1, keepdim=True).clamp(min=1)
