@@ -6,12 +6,17 @@ from fastcore.parallel import parallel
 from nbdev.config import get_config
 from nbdev.test import test_nb
 
+FIRST = ('07_zero_shot', '06b_train_loop', '06_train_flickr', '00_prologue', '04_text_encoder', '05_infonce')
+
 def main():
     args, label = sys.argv[1:], ''
     if '--label' in args: i = args.index('--label'); label = args[i + 1] + ': '; del args[i:i + 2]
     cfg = get_config()
     files = sorted(p.absolute() for p in cfg.nbs_path.glob('*.ipynb') if not p.name.startswith('_'))
     if args: files = [f for f in files if any(a in f.name for a in args)]
+    # Longest first, so the two workers finish together; 07 before 06b, so that 07 trains the shared shapes run
+    # (shared_run, under a lock) while 06b works through its first sections, and 06b then reads it.
+    files.sort(key=lambda f: next((i for i, n in enumerate(FIRST) if f.name.startswith(n)), len(FIRST)))
     t0 = time.time()
     os.chdir(cfg.nbs_path)
     res = parallel(test_nb, files, skip_flags=cfg.tst_flags.split(), force_flags=[], n_workers=min(2, len(files)),
