@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt
 from torchvision import transforms as T
 
 # %% auto #0
-__all__ = ['OPENAI_MEAN', 'OPENAI_STD', 'pick_device', 'short_warning', 'notebook_setup', 'sample_photo', 'show_image',
+__all__ = ['OPENAI_MEAN', 'OPENAI_STD', 'pick_device', 'short_warning', 'notebook_setup', 'ulps', 'sample_photo', 'show_image',
            'clip_transform', 'denormalize', 'check_images', 'patchify', 'unpatchify', 'show_patch_grid', 'PatchEmbed',
            'position_similarity', 'show_position_similarity']
 
@@ -40,6 +40,17 @@ def notebook_setup(seed:int=0,          # seed for random, numpy and torch
     warnings.formatwarning = short_warning
     if os.environ.get('IN_TEST'): torch.set_num_threads(test_threads)
     return pick_device()
+
+# %% ../nbs/00_patches.ipynb #u22t0002
+def ulps(x,          # the values that set the scale: a tensor, array or number, or a list or dict of them
+         n:float=1,  # how many float32 ulps
+        ) -> float:
+    "`n` float32 ulps of the largest |value| in `x`: a tolerance for `test_close` that scales with the values."
+    if isinstance(x, dict): x = list(x.values())
+    if isinstance(x, (list, tuple)): return max(ulps(v, n) for v in x)
+    if torch.is_tensor(x): x = x.detach().float().cpu()
+    biggest = float(np.abs(np.asarray(x, dtype=np.float64)).max(initial=0))
+    return n * torch.finfo(torch.float32).eps * max(biggest, torch.finfo(torch.float32).tiny)
 
 # %% ../nbs/00_patches.ipynb #84a5f290
 def sample_photo() -> Image.Image:
