@@ -78,6 +78,7 @@ def train_main(data:str='shapes',                   # training data: 'shapes', a
                save_every:int=0,                    # checkpoint every N steps (0: every epoch)
                train_samples:int=0,                 # samples per epoch, all processes together (required with wds: shards)
                eval_data:str='',                    # evaluate on these records instead of data's (e.g. coco:PATH when training on shards)
+               image_root:str='',                   # folder where --data's caption file finds its images, if not beside it
                resume:str=None,                     # checkpoint to resume from (its settings are used; contradicting options are refused)
                overwrite:store_true=False,          # replace the run already in --out
                max_steps:int=None,                  # stop after this many steps in all

@@ -5,7 +5,6 @@
 # %% ../nbs/A3_inference.ipynb #in000004
 from __future__ import annotations
 import argparse, hashlib, html, json, os, sys, tempfile, warnings
-from functools import partial
 from pathlib import Path
 import torch
 import torch.nn as nn
@@ -13,7 +12,7 @@ from PIL import Image
 import matplotlib.pyplot as plt
 from fastcore.basics import patch
 from .patches import clip_transform, pick_device, show_image
-from .text import tokenize
+from .text import tokenizer_for
 from .data import load_image
 from .zeroshot import (ZeroShotClassifier, check_class_names, drawable, encode_images, encode_texts, get_templates,
                                  show_classification, show_retrieval)
@@ -89,7 +88,7 @@ def write_feature_cache(path, cache:dict):
 class CLIPInference:
     "A CLIP with its tokenizer and preprocessing, offering `similarity`, `classify`, `retrieve_images` and `retrieve_texts`."
     def __init__(self, model:nn.Module,       # chapter 05's CLIP (or any model with encode_image, encode_text, logit_scale)
-                 tokenizer=None,              # texts → ids; default: tokenize at the model's context length
+                 tokenizer=None,              # texts → ids; default: the model's own (`tokenizer_for`)
                  transform=None,              # PIL image → tensor; default: clip_transform(model.image_size)
                  device=None,                 # default: pick_device() (a GPU when there is one)
                  batch_size:int=64,           # images or texts per forward pass
@@ -97,7 +96,7 @@ class CLIPInference:
                 ):
         self.device = torch.device(device) if device is not None else pick_device()
         self.model = model.to(self.device).eval()
-        self.tokenizer = tokenizer or partial(tokenize, context_length=model.context_length)
+        self.tokenizer = tokenizer or tokenizer_for(model)
         self.transform = transform or clip_transform(model.image_size)
         self.logit_scale = min(model.logit_scale.exp().item(), 100.)
         self.batch_size, self.name, self.n_encoded, self._classifiers = batch_size, name, 0, {}

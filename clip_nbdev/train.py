@@ -23,7 +23,7 @@ from .data import ClipLoader, EvalImages, PairDataset, caption_table, load_recor
 from .webdata import ShardLoader, source_records
 from .loss import ClipLoss, clamp_logit_scale_, grad_cache_backward
 from .model import CLIP, create_model
-from .text import tokenize
+from .text import tokenize, tokenizer_for
 from .moved import moved_names
 try: import fcntl                                  # POSIX file locks (a run folder's lock); absent on Windows
 except ImportError: fcntl = None
@@ -307,6 +307,7 @@ class TrainConfig(LoopConfig):
     best_metric:str = 'loss'         # validation metric that picks best.pt: one of `VAL_METRICS` (loss: lower is better)
     accum_steps:int = 1              # embed a batch in this many micro-batches, with one batch's gradients (gradient caching)
     decay_embeddings:bool = True     # weight decay on embedding tables too (the paper, open_clip); False: the rule before 2026-12
+    image_root:str = ''              # where `data`'s caption file finds its images, if not beside it ('': the reader's default)
 
     def __post_init__(self): self.check()
 
@@ -576,22 +577,24 @@ def init_distributed() -> tuple:
     if not dist.is_initialized(): dist.init_process_group('nccl' if torch.cuda.is_available() else 'gloo', rank=rank, world_size=world_size)
     return rank, world_size, local_rank
 
-def _source_kwargs(source:str, model) -> dict: return {'image_size': model.image_size} if source == 'shapes' else {}
+def _source_kwargs(source:str, model, image_root:str='') -> dict:
+    "Reader options for `source`: shapes drawn at the model's image size; a caption file's images under `image_root` if given."
+    return ({'image_size': model.image_size} if source == 'shapes' else {}) | ({'image_root': image_root} if image_root else {})
 
 def train_data(cfg:TrainConfig, model, tokenizer, rank:int=0, world_size:int=1):
     "The training split's records of `cfg.data`, or for 'wds:SHARDS' a `ShardLoader` of `cfg.train_samples` samples per epoch."
-    if not cfg.data.startswith('wds:'): return source_records(cfg.data, 'train', **_source_kwargs(cfg.data, model))
+    if not cfg.data.startswith('wds:'): return source_records(cfg.data, 'train', **_source_kwargs(cfg.data, model, cfg.image_root))
     if cfg.train_samples <= 0: raise ValueError(f"expected train_samples > 0 (samples per epoch) for {cfg.data!r}, got {cfg.train_samples}")
     return ShardLoader(cfg.data[len('wds:'):], clip_transform(model.image_size, train=cfg.augment), tokenizer, cfg.batch_size // world_size,
                        cfg.train_samples, cfg.num_workers, seed=cfg.seed, rank=rank, world_size=world_size)
 
-def split_records(source:str, split:str, model, option:str, required:bool=True) -> list:
+def split_records(source:str, split:str, model, option:str, required:bool=True, image_root:str='') -> list:
     "Records of `split` of `source` (five captions each at most), checked before training: an empty split names the splits there are."
     if not source or not split: return []
-    try: records = source_records(source, split, max_captions=5, **_source_kwargs(source, model))
+    try: records = source_records(source, split, max_captions=5, **_source_kwargs(source, model, image_root))
     except ValueError as e: raise ValueError(f"{option} {split!r}: {e}") from None
     if records: return records
-    there = sorted({r.split for r in source_records(source, None, **_source_kwargs(source, model))})
+    there = sorted({r.split for r in source_records(source, None, **_source_kwargs(source, model, image_root))})
     msg = f"{option} {split!r}: {source} has no records in that split; its splits are {there}"
     if required: raise ValueError(msg)
     warnings.warn(msg + '; no validation during training')
@@ -634,7 +637,7 @@ def check_run_folder(out:Path, resume=None, overwrite:bool=False):
     raise FileExistsError(f"{out} already holds a run ({last}); refusing to {what}: pass --resume {last} to continue it, "
                           "--overwrite to replace it, or another --out")
 
-RESUME_MAY_CHANGE = ('out', 'num_workers', 'eval_split', 'eval_data', 'save_every', 'val_split', 'eval_every')
+RESUME_MAY_CHANGE = ('out', 'num_workers', 'eval_split', 'eval_data', 'save_every', 'val_split', 'eval_every', 'image_root')
 
 def resume_config(saved:TrainConfig, cfg:TrainConfig|None, given:set|None, folder) -> TrainConfig:
     "The checkpoint's configuration with the `given` options of `cfg` that a resume may change; a contradicting option is an error."
@@ -663,10 +666,11 @@ def make_run(cfg:TrainConfig, state:dict|None=None, device=None, local_rank:int=
     if device is None: device = torch.device('cuda', local_rank) if torch.cuda.is_available() else pick_device()
     random.seed(cfg.seed); np.random.seed(cfg.seed); torch.manual_seed(cfg.seed)
     model = CLIP(**state['model_config']) if state else build_model(cfg.model)
-    tokenizer = partial(tokenize, context_length=model.context_length)
+    tokenizer = tokenizer_for(model)                                    # the model's own: BPE or char-level
     eval_source = cfg.eval_data or ('' if cfg.data.startswith('wds:') else cfg.data)
-    eval_records = split_records(eval_source, cfg.eval_split, model, '--eval_split') if rank == 0 else []
-    val_records = split_records(eval_source, cfg.val_split, model, '--val_split', required=False) if rank == 0 else []
+    root = cfg.image_root if eval_source == cfg.data else ''          # --image_root belongs to --data
+    eval_records = split_records(eval_source, cfg.eval_split, model, '--eval_split', image_root=root) if rank == 0 else []
+    val_records = split_records(eval_source, cfg.val_split, model, '--val_split', required=False, image_root=root) if rank == 0 else []
     trainer = Trainer(cfg, model, train_data(cfg, model, tokenizer, rank, world_size), tokenizer, model.image_size, device,
                       rank, world_size, progress, val_records=val_records)
     if state: trainer.load_state_dict(state)
@@ -833,7 +837,7 @@ def build_emoji_model(out=EMOJI_MODEL_PATH, seed:int=0, threads:int=1, **recipe)
     model.load_state_dict(fp16_state_dict(model))        # the metrics are those of the weights we ship
     size = model.image_size
     held_out = emoji_training_records(result['config']['eval_split'], size, 'name+keywords', seed)
-    result['metrics'] = evaluate(model, held_out, clip_transform(size), partial(tokenize, context_length=model.context_length))
+    result['metrics'] = evaluate(model, held_out, clip_transform(size), tokenizer_for(model))
     result['curve'][-1] |= result['metrics'] | {'weights': 'float16'}
     save_emoji_model(result, out)
     return result
