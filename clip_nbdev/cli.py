@@ -4,7 +4,7 @@
 
 # %% ../nbs/A6_cli.ipynb #cl000005
 from __future__ import annotations
-import argparse, contextvars, json, sys
+import argparse, contextvars, json, os, sys, warnings
 from dataclasses import fields
 from pathlib import Path
 from typing import Callable
@@ -45,7 +45,10 @@ def run_command(func:Callable, argv:list|None=None, prog:str|None=None):
     given = set(vars(quiet.parse_args(argv)))                         # the options actually on the command line
     for extra in ('pdb', 'xtra'): args.pop(extra, None)               # fastcore's debugging options
     token = _GIVEN.set(given)
-    try: func(**args)
+    try:
+        with warnings.catch_warnings():                                # a warning is one line too: `prog: warning: …`
+            warnings.showwarning = lambda message, *_, **__: print(f"{prog}: warning: {message}", file=sys.stderr)
+            func(**args)
     except (ValueError, OSError, RuntimeError) as e:
         print(f"{prog}: error: {(str(e).strip().splitlines() or [type(e).__name__])[0]}", file=sys.stderr)
         raise SystemExit(1) from None
@@ -86,7 +89,8 @@ def train_main(data:str='shapes',                   # training data: 'shapes', a
                quiet:store_true=False,              # no progress bars
               ):
     "Train a CLIP with clip_nbdev: by default a small one on the procedural `shapes` dataset, on the CPU, in a few minutes."
-    if threads < 0: raise ValueError(f"expected threads >= 0, got {threads}")
+    if not 0 <= threads <= (os.cpu_count() or 1):                  # torch accepts any number, then crashes
+        raise ValueError(f"expected --threads from 0 to this machine's {os.cpu_count()} CPUs, got {threads}")
     if threads > 0: torch.set_num_threads(threads)
     matplotlib.use('Agg')
     options = {k: v for k, v in locals().items() if k in {f.name for f in fields(TrainConfig)}}

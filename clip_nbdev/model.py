@@ -12,16 +12,16 @@ import torch.nn.functional as F
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['ACT_LAYERS', 'IMAGE_TOWERS', 'TEXT_PARTS', 'MODEL_CONFIGS', 'PRESET_ALIASES', 'OPENAI_ARCHITECTURES', 'CLIP_KEYS',
-           'OPENAI_EXTRA_KEYS', 'build_image_tower', 'CLIP', 'model_config', 'create_model', 'ResNetTower',
-           'checked_model_config', 'model_config_from', 'is_torchscript', 'load_state_dict_file', 'infer_config',
-           'from_openai_state_dict']
+__all__ = ['ACT_LAYERS', 'IMAGE_TOWERS', 'TEXT_PARTS', 'MODEL_CONFIGS', 'PRESET_ALIASES', 'OPENAI_ARCHITECTURES',
+           'MAX_PARAMETERS', 'CLIP_KEYS', 'OPENAI_EXTRA_KEYS', 'build_image_tower', 'CLIP', 'model_config',
+           'create_model', 'ResNetTower', 'estimate_parameters', 'check_model_size', 'checked_model_config',
+           'model_config_from', 'is_torchscript', 'load_state_dict_file', 'infer_config', 'from_openai_state_dict']
 
 # %% ../nbs/05_infonce_model.ipynb #938b7630
 from .resnet import BasicBlock, ModifiedResNet, ResNet
 from .vit import VisionTransformer, config_key
 from .attention import QuickGELU
-from .text import TextTransformer
+from .text import TOKENIZER_VOCAB_SIZES, TextTransformer
 from .loss import LOGIT_SCALE_INIT
 
 # %% ../nbs/05_infonce_model.ipynb #408b5b26
@@ -234,6 +234,39 @@ class ResNetTower(ResNet):
 
 IMAGE_TOWERS['resnet'] = ResNetTower
 
+# %% ../nbs/05_infonce_model.ipynb #u26a0004
+MAX_PARAMETERS = 10**10   # 40 GB of float32 weights: four times the largest CLIP released (ViT-bigG, about 2.5B)
+
+def _blocks(width, layers, mlp_ratio=4.0):
+    "Parameters of `layers` residual attention blocks of `width` (chapter 01): attention 4w² + 4w, MLP 2rw² + (r + 1)w, two norms 4w."
+    return layers * ((4 + 2 * mlp_ratio) * width ** 2 + (9 + mlp_ratio) * width)
+
+def estimate_parameters(cfg:dict) -> int:
+    "Parameters of `CLIP(**cfg)` by arithmetic on the configuration, nothing built: exact for ViTs and text towers, close for ResNets."
+    E, v, t = cfg['embed_dim'], cfg['vision_cfg'], cfg['text_cfg']
+    w = t.get('width', 512)
+    vocab = t.get('vocab_size') or TOKENIZER_VOCAB_SIZES.get(t.get('tokenizer', 'bpe'), 0)
+    text = (vocab + t.get('context_length', 77)) * w + _blocks(w, t.get('layers', 12)) + 2 * w + w * E
+    kind, vw = v.get('tower', 'modified_resnet' if isinstance(v.get('layers'), (list, tuple)) else 'vit'), v.get('width', 64)
+    if kind == 'vit':
+        grid = v['input_resolution'] // v['patch_size']
+        image = (3 * v['patch_size'] ** 2 + grid ** 2 + 6) * vw + _blocks(vw, v['layers'], v.get('mlp_ratio', 4.0)) + vw * E
+    else:                                                          # per block: 1×1, 3×3, 1×1 (bottleneck) or two 3×3 convolutions
+        planes = [vw * 2 ** i for i in range(len(v['layers']))]
+        image = sum(n * (17 if kind == 'modified_resnet' else 18) * p ** 2 for n, p in zip(v['layers'], planes))
+        out = planes[-1] * (4 if kind == 'modified_resnet' else 1)
+        image += (3 * out + E) * out if kind == 'modified_resnet' else out * E     # attention pool, or a linear layer
+    return int(text + image + 1)                                   # + logit_scale
+
+def check_model_size(cfg:dict, weights:dict|None=None, where:str='model config', limit:int=MAX_PARAMETERS):
+    "Refuse, before anything is built, an architecture of more than `limit` parameters, or of far more than the `weights` stored for it."
+    try: n = estimate_parameters(cfg)
+    except (KeyError, TypeError, ValueError, ZeroDivisionError, AttributeError): return    # malformed: CLIP's own checks say how
+    if n > limit: raise ValueError(f"{where}: refused: it describes a CLIP of {n:.3g} parameters, more than the limit of {limit:.3g}")
+    held = sum(v.numel() for v in (weights or {}).values() if isinstance(v, torch.Tensor))
+    if weights is not None and n > 2 * held + 10 ** 6:
+        raise ValueError(f"{where}: refused: it describes a CLIP of {n:,} parameters, but the file holds {held:,} weights")
+
 # %% ../nbs/05_infonce_model.ipynb #8efc4be4
 CLIP_KEYS = ('embed_dim', 'vision_cfg', 'text_cfg')
 
@@ -242,6 +275,7 @@ def checked_model_config(cfg:dict, where:str='model config') -> dict:
     if not isinstance(cfg, dict) or set(cfg) != set(CLIP_KEYS):
         got = f"keys {sorted(cfg)}" if isinstance(cfg, dict) else f"a {type(cfg).__name__}"
         raise ValueError(f"{where}: expected an object with the keys {list(CLIP_KEYS)}, got {got}")
+    check_model_size(cfg, where=where)                            # priced before anything is built, even on meta
     try:
         with torch.device('meta'): model = CLIP(**cfg)          # every check of CLIP and its towers; no memory used
     except (ValueError, TypeError, RuntimeError) as e: raise ValueError(f"{where}: {e}") from None
