@@ -14,6 +14,7 @@ from .patches import clip_transform, pick_device
 from .text import tokenizer_for
 from .model import CLIP, from_openai_state_dict, is_torchscript, load_state_dict_file
 from .vit import config_key
+from .data import existing_file
 from .train import build_model, load_checkpoint, model_from_checkpoint
 
 # %% auto #0
@@ -130,8 +131,7 @@ def load_clip(path,        # a clip_nbdev checkpoint, a PACKAGED_MODELS name ('e
              ) -> tuple:
     "(model, tokenizer): chapter 05's `CLIP` in eval mode on the CPU, and a tokenizer with the model's context length."
     path = resolve_checkpoint(path, assets)
-    if not path.is_file(): raise FileNotFoundError(f"{path} does not exist; expected a clip_nbdev checkpoint or an OpenAI CLIP file")
-    obj = read_checkpoint(path)
+    obj = read_checkpoint(existing_file(path, 'a clip_nbdev checkpoint or an OpenAI CLIP file'))
     try: model = _clip_from(obj, model_config)
     except (ValueError, RuntimeError, KeyError, TypeError) as e:
         raise ValueError(f"{path}: not a CLIP checkpoint: {str(e).splitlines()[0]}") from None

@@ -19,7 +19,7 @@ import matplotlib.pyplot as plt
 from tqdm import tqdm
 from fastcore.basics import patch
 from .patches import clip_transform, pick_device
-from .data import ClipLoader, EvalImages, PairDataset, caption_table, load_records
+from .data import ClipLoader, EvalImages, PairDataset, caption_table, existing_file, load_records
 from .webdata import ShardLoader, source_records
 from .loss import ClipLoss, clamp_logit_scale_, grad_cache_backward
 from .model import CLIP, check_model_size, create_model
@@ -205,8 +205,7 @@ def _load_error(e:Exception) -> str:
 
 def load_checkpoint(path, map_location='cpu') -> dict:
     "Read a checkpoint with `torch.load(weights_only=True)`: a file that would run code when unpickled is refused, never loaded."
-    path = Path(path)
-    if not path.is_file(): raise FileNotFoundError(f"{path} does not exist; expected a checkpoint written by clip_nbdev's trainer")
+    path = existing_file(path, "a checkpoint written by clip_nbdev's trainer")      # a folder or a symlink loop, said as such
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', UserWarning)                # "Detected pickle protocol 4 …": the error below says more
         try: return torch.load(path, map_location=map_location, weights_only=True)
