@@ -100,7 +100,7 @@ def read_model_json(path) -> dict:
 
 def build_model(name:str|dict) -> CLIP:
     "A randomly initialised `CLIP`: a preset of `TRAIN_MODELS` or `create_model`, a dict of `CLIP` arguments, or a JSON file of them."
-    if name in TRAIN_MODELS: return CLIP(**TRAIN_MODELS[name])
+    if not isinstance(name, dict) and name in TRAIN_MODELS: return CLIP(**TRAIN_MODELS[name])
     if isinstance(name, dict) or str(name).endswith('.json'):
         cfg = name if isinstance(name, dict) else read_model_json(name)
         check_model_size(cfg, where=str(name) if not isinstance(name, dict) else 'model config')   # priced before it is built
