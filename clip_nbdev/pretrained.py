@@ -82,7 +82,8 @@ def load_openai(name_or_path,      # a name in OPENAI_MODELS (any spelling), or 
     if not path.is_file():
         if key is None: raise ValueError(f"expected one of {list(OPENAI_MODELS)} or the path of an OpenAI CLIP file, got {str(name_or_path)!r}")
         path = download(OPENAI_MODELS[key], root)
-    model = from_openai_state_dict(read_checkpoint(path), model_config=model_config).to(device or pick_device())
+    sd = load_state_dict_file(path, trusted_sha256=OPENAI_SHA256)   # TorchScript only if it is one of OpenAI's files
+    model = from_openai_state_dict(sd, model_config=model_config).to(device or pick_device())
     return model, clip_transform(model.image_size)
 
 # %% ../nbs/A1_pretrained.ipynb #83f28181
