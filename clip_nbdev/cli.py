@@ -4,7 +4,7 @@
 
 # %% ../nbs/A6_cli.ipynb #cl000005
 from __future__ import annotations
-import argparse, contextvars, json, sys
+import argparse, contextvars, json, os, sys, warnings
 from dataclasses import fields
 from pathlib import Path
 from typing import Callable
@@ -50,7 +50,10 @@ def run_command(func:Callable, argv:list|None=None, prog:str|None=None):
     given = set(vars(quiet.parse_args(argv)))                         # the options actually on the command line
     for extra in ('pdb', 'xtra'): args.pop(extra, None)               # fastcore's debugging options
     token = _GIVEN.set(given)
-    try: func(**args)
+    try:
+        with warnings.catch_warnings():                                # a warning is one line too: `prog: warning: …`
+            warnings.showwarning = lambda message, *_, **__: print(f"{prog}: warning: {message}", file=sys.stderr)
+            func(**args)
     except (ValueError, OSError, RuntimeError) as e: fail_in_one_line(prog, e)
     finally: _GIVEN.reset(token)
 
@@ -81,6 +84,7 @@ def train_main(data:str='shapes',                   # training data: 'shapes', a
                save_every:int=0,                    # checkpoint every N steps (0: every epoch)
                train_samples:int=0,                 # samples per epoch, all processes together (required with wds: shards)
                eval_data:str='',                    # evaluate on these records instead of data's (e.g. coco:PATH when training on shards)
+               image_root:str='',                   # folder where --data's caption file finds its images, if not beside it
                resume:str=None,                     # checkpoint to resume from (its settings are used; contradicting options are refused)
                overwrite:store_true=False,          # replace the run already in --out
                max_steps:int=None,                  # stop after this many steps in all
@@ -88,7 +92,8 @@ def train_main(data:str='shapes',                   # training data: 'shapes', a
                quiet:store_true=False,              # no progress bars
               ):
     "Train a CLIP with clip_nbdev: by default a small one on the procedural `shapes` dataset, on the CPU, in a few minutes."
-    if threads < 0: raise ValueError(f"expected threads >= 0, got {threads}")
+    if not 0 <= threads <= (os.cpu_count() or 1):                  # torch accepts any number, then crashes
+        raise ValueError(f"expected --threads from 0 to this machine's {os.cpu_count()} CPUs, got {threads}")
     if threads > 0: torch.set_num_threads(threads)
     matplotlib.use('Agg')
     options = {k: v for k, v in locals().items() if k in {f.name for f in fields(TrainConfig)}}

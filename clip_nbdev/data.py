@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_train_flickr.ipynb #ff9373b4
 from __future__ import annotations
-import io, itertools, json, random, re, warnings
+import io, itertools, json, os, random, re, warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Hashable
@@ -21,12 +21,12 @@ __all__ = ['SHAPE_COLOURS', 'SHAPE_NAMES', 'SHAPE_SIZES', 'SHAPE_POSITIONS', 'HE
            'SHAPES_SPLITS', 'FLICKR30K_SPLITS', 'KAGGLE_HEADER', 'HF_FLICKR_COLUMNS', 'CAPTION_FILES', 'SOURCES',
            'EMOJI_APT', 'EMOJI_FONTS', 'EMOJI_TEST_FILES', 'CLDR_DIRS', 'EMOJI_IMAGE_SIZES', 'EMOJI_SPLITS', 'Record',
            'ArrowImage', 'to_rgb', 'load_image', 'render_shape', 'shape_captions', 'shapes_records', 'show_records',
-           'existing_path', 'read_text_file', 'read_json_file', 'read_results_csv', 'read_karpathy_json',
-           'assign_splits', 'read_flickr_kaggle', 'read_hf_flickr', 'read_caption_folder', 'load_records',
-           'emoji_files', 'read_emoji_test', 'read_cldr_annotations', 'emoji_concept', 'load_emoji_font', 'draw_emoji',
-           'cache_root', 'emoji_cache_dir', 'emoji_file_name', 'build_emoji_images', 'EmojiRecord', 'emoji_captions',
-           'emoji_records', 'write_emoji_images', 'ImageRecords', 'PairDataset', 'EvalImages', 'caption_table',
-           'collate_skip', 'ResumableSampler', 'ClipLoader']
+           'existing_path', 'existing_file', 'read_text_file', 'read_json_file', 'read_results_csv',
+           'read_karpathy_json', 'assign_splits', 'read_flickr_kaggle', 'read_hf_flickr', 'read_caption_folder',
+           'load_records', 'emoji_files', 'read_emoji_test', 'read_cldr_annotations', 'emoji_concept',
+           'load_emoji_font', 'draw_emoji', 'cache_root', 'emoji_cache_dir', 'emoji_file_name', 'build_emoji_images',
+           'EmojiRecord', 'emoji_captions', 'emoji_records', 'write_emoji_images', 'ImageRecords', 'PairDataset',
+           'EvalImages', 'caption_table', 'collate_skip', 'ResumableSampler', 'ClipLoader']
 
 # %% ../nbs/06_train_flickr.ipynb #d5058d1c
 @dataclass
@@ -150,10 +150,26 @@ def show_records(records:list, n:int=8, ncols:int=4, width:float=10, title:str|N
 FLICKR30K_SPLITS = {'train': 29000, 'val': 1014, 'test': 1000}   # Karpathy's split of the 31,014 images
 KAGGLE_HEADER = 'image_name| comment_number| comment'
 
+def _absent(path:Path, expected:str) -> FileNotFoundError:
+    "The error for a path with nothing readable behind it: nothing at all, a link to nothing, or a symlink loop."
+    what = 'does not exist'
+    if path.is_symlink():
+        try: path.resolve(strict=True)
+        except FileNotFoundError: what = f'is a link to {os.readlink(path)}, which does not exist'
+        except (RuntimeError, OSError): what = 'is a symlink loop'
+    return FileNotFoundError(f"{path} {what}; expected {expected}")
+
 def existing_path(path, expected:str) -> Path:
     "`path` as a Path, or a FileNotFoundError that names it and the format expected there."
     path = Path(path).expanduser()
-    if not path.exists(): raise FileNotFoundError(f"{path} does not exist; expected {expected}")
+    if not path.exists(): raise _absent(path, expected)
+    return path
+
+def existing_file(path, expected:str) -> Path:
+    "`path` if it is a regular file, else an error that says what is there instead: a folder, a symlink loop, or nothing."
+    path = existing_path(path, expected)
+    if path.is_dir(): raise IsADirectoryError(f"{path} is a folder; expected {expected}")
+    if not path.is_file(): raise ValueError(f"{path} is not a regular file; expected {expected}")
     return path
 
 def read_text_file(path, expected:str) -> str:
@@ -325,6 +341,10 @@ def read_caption_folder(root,                 # the folder (or the captions file
     pairs = _caption_json(file) if file.suffix.lower() == '.json' else _caption_lines(file)
     captions = {}
     for name, caption in pairs: captions.setdefault(name, []).append(caption)
+    outside = [n for n in captions if Path(n).is_absolute() or '..' in Path(n).parts]   # never read, not even looked at
+    if outside:
+        warnings.warn(f"{file}: skipped {len(outside)} image name(s) outside its image folder, e.g. {outside[0]!r}")
+        for n in outside: del captions[n]
     splits, folder = assign_splits(captions, val, test, seed), _image_folder(file, images)
     if captions and not any((folder/name).exists() for name in list(captions)[:5]):
         warnings.warn(f"{file}: none of the first images ({', '.join(list(captions)[:2])}, ...) is in {folder}; pass image_root= if they are elsewhere")

@@ -6,13 +6,12 @@
 from __future__ import annotations
 import hashlib, json, os, random, time
 from dataclasses import asdict
-from functools import partial
 from pathlib import Path
 import numpy as np
 import torch
 from fastcore.script import call_parse
 from .patches import clip_transform
-from .text import tokenize
+from .text import tokenizer_for
 from .model import CLIP
 from .train import (EMOJI_MODELS, EMOJI_MODEL_PATH, TrainConfig, Trainer, emoji_training_records, evaluate,
                               fp16_state_dict, format_metrics, load_emoji_model, save_checkpoint)
@@ -51,7 +50,7 @@ def train_emoji_vit(epochs:int=30, batch_size:int=128, lr:float=1e-3, warmup:int
     "Train a ViT image tower on the emoji training split against the frozen text tower of `text_from`."
     random.seed(seed); np.random.seed(seed); torch.manual_seed(seed)
     model = locked_text_clip(vision_cfg, text_from)
-    size, tokenizer = model.image_size, partial(tokenize, context_length=model.context_length)
+    size, tokenizer = model.image_size, tokenizer_for(model)
     cfg = TrainConfig(data='emoji', model='emoji-ViT-locked-text', decay_embeddings=False,   # emoji_vit.pt's rule
                       epochs=epochs, batch_size=batch_size, lr=lr, warmup=warmup,
                       augment=augment, precision=precision, seed=seed, save_every=10**9, out='', eval_split='test')
@@ -66,7 +65,7 @@ def train_emoji_vit(epochs:int=30, batch_size:int=128, lr:float=1e-3, warmup:int
 def held_out_metrics(model:CLIP, seed:int=0) -> dict:
     "Retrieval on the held-out (test) concepts, hit = same concept, with 'name+keywords' captions (chapter 06b's protocol)."
     records = emoji_training_records('test', model.image_size, 'name+keywords', seed)
-    return evaluate(model, records, clip_transform(model.image_size), partial(tokenize, context_length=model.context_length))
+    return evaluate(model, records, clip_transform(model.image_size), tokenizer_for(model))
 
 # %% ../nbs/A5_emoji_vit.ipynb #ev000010
 def load_emoji_vit(path=EMOJI_VIT_PATH, text_from=EMOJI_MODEL_PATH) -> tuple:

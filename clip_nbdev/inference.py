@@ -5,7 +5,6 @@
 # %% ../nbs/A3_inference.ipynb #in000004
 from __future__ import annotations
 import argparse, hashlib, html, json, os, sys, tempfile, warnings
-from functools import partial
 from pathlib import Path
 from typing import Callable
 import torch
@@ -14,8 +13,8 @@ from PIL import Image
 import matplotlib.pyplot as plt
 from fastcore.basics import patch
 from .patches import clip_transform, pick_device, show_image
-from .text import tokenize
-from .data import load_image, read_text_file
+from .text import tokenizer_for
+from .data import existing_file, load_image, read_text_file
 from .zeroshot import (ZeroShotClassifier, check_class_names, drawable, encode_images, encode_texts, get_templates,
                                  show_classification, show_retrieval)
 from .pretrained import OPENAI_MODELS, default_cache_dir, download, load_clip, openai_name, resolve_checkpoint
@@ -38,8 +37,7 @@ def _is_file_like(x) -> bool: return isinstance(x, (str, Path))
 
 def open_image_file(path, decode:bool=True):
     "The file `path` as a decoded RGB image — or, with `decode=False`, `path` itself once its header reads — with one-line errors."
-    path = Path(path)
-    if not path.is_file(): raise FileNotFoundError(f"{path} does not exist; expected an image file")
+    path = existing_file(path, 'an image file')                                   # a folder or a symlink loop, said as such
     try:
         if decode: return load_image(path)                                        # every pixel: a truncated file fails here
         with Image.open(path) as im: im.verify()                                  # header and checksums, no decoding
@@ -90,15 +88,17 @@ def write_feature_cache(path, cache:dict):
 class CLIPInference:
     "A CLIP with its tokenizer and preprocessing, offering `similarity`, `classify`, `retrieve_images` and `retrieve_texts`."
     def __init__(self, model:nn.Module,       # chapter 05's CLIP (or any model with encode_image, encode_text, logit_scale)
-                 tokenizer:Callable|None=None, # texts → ids; default: tokenize at the model's context length
+                 tokenizer:Callable|None=None, # texts → ids; default: the model's own (tokenizer_for)
                  transform:Callable|None=None, # PIL image → tensor; default: clip_transform(model.image_size)
                  device:str|torch.device|None=None, # default: pick_device() (a GPU when there is one)
                  batch_size:int=64,           # images or texts per forward pass
                  name:str|None=None,          # identifies the weights for the feature cache (default: a hash of the weights)
                 ):
+        if isinstance(model, (str, Path)):
+            raise ValueError(f"expected a model, got the path {str(model)!r}: use CLIPInference.from_checkpoint({str(model)!r})")
         self.device = torch.device(device) if device is not None else pick_device()
         self.model = model.to(self.device).eval()
-        self.tokenizer = tokenizer or partial(tokenize, context_length=model.context_length)
+        self.tokenizer = tokenizer or tokenizer_for(model)
         self.transform = transform or clip_transform(model.image_size)
         self.logit_scale = min(model.logit_scale.exp().item(), 100.)
         self.batch_size, self.name, self.n_encoded, self._classifiers = batch_size, name, 0, {}
@@ -295,8 +295,11 @@ def load_inference(checkpoint,   # a clip_nbdev checkpoint, a PACKAGED_MODELS na
     "A `CLIPInference` for a checkpoint file, a model shipped with clip_nbdev, or one of OpenAI's model names."
     checkpoint = resolve_checkpoint(checkpoint)
     if not checkpoint.is_file() and (key := openai_name(checkpoint)): checkpoint = download(OPENAI_MODELS[key])
-    if device is not None and torch.device(device).type == 'cuda' and not torch.cuda.is_available():
-        raise ValueError(f"--device {device}: no CUDA GPU is available here")
+    try: kind = torch.device(device).type if device is not None else None
+    except (RuntimeError, TypeError): raise ValueError(f"--device {device!r}: expected cpu, cuda, cuda:N or mps") from None
+    if kind == 'cuda' and not torch.cuda.is_available(): raise ValueError(f"--device {device}: no CUDA GPU is available here")
+    if kind == 'mps' and not torch.backends.mps.is_available(): raise ValueError(f"--device {device}: no Apple GPU (mps) is available here")
+    if kind not in (None, 'cpu', 'cuda', 'mps'): raise ValueError(f"--device {device!r}: expected cpu, cuda, cuda:N or mps")
     return CLIPInference.from_checkpoint(checkpoint, device=device)
 
 def print_warning(message:str):
@@ -321,8 +324,7 @@ def readable_images(paths:list,
 
 def read_lines(path) -> list:
     "The non-blank lines of a UTF-8 text file, stripped (a byte-order mark first is dropped)."
-    path = Path(path)
-    if not path.is_file(): raise FileNotFoundError(f"{path} does not exist; expected a text file with one text per line")
+    path = existing_file(path, 'a text file with one text per line')
     return [line.strip() for line in read_text_file(path, 'a text file with one text per line').splitlines() if line.strip()]
 
 def format_table(rows:list, headers:tuple) -> str:

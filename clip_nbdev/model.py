@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_infonce_model.ipynb #5a490a2e
 from __future__ import annotations
-import inspect, json, warnings
+import hashlib, inspect, json, sys, warnings, zipfile
 from pathlib import Path
 import torch
 import torch.nn as nn
@@ -12,15 +12,16 @@ import torch.nn.functional as F
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['ACT_LAYERS', 'IMAGE_TOWERS', 'TEXT_PARTS', 'MODEL_CONFIGS', 'OPENAI_ARCHITECTURES', 'CLIP_KEYS', 'OPENAI_EXTRA_KEYS',
-           'build_image_tower', 'CLIP', 'model_config', 'create_model', 'ResNetTower', 'checked_model_config',
-           'model_config_from', 'load_state_dict_file', 'infer_config', 'from_openai_state_dict']
+__all__ = ['ACT_LAYERS', 'IMAGE_TOWERS', 'TEXT_PARTS', 'MODEL_CONFIGS', 'PRESET_ALIASES', 'OPENAI_ARCHITECTURES',
+           'MAX_PARAMETERS', 'CLIP_KEYS', 'OPENAI_EXTRA_KEYS', 'build_image_tower', 'CLIP', 'model_config',
+           'create_model', 'ResNetTower', 'estimate_parameters', 'check_model_size', 'checked_model_config',
+           'model_config_from', 'is_torchscript', 'load_state_dict_file', 'infer_config', 'from_openai_state_dict']
 
 # %% ../nbs/05_infonce_model.ipynb #938b7630
 from .resnet import BasicBlock, ModifiedResNet, ResNet
 from .vit import VisionTransformer, config_key
 from .attention import QuickGELU
-from .text import TextTransformer
+from .text import TOKENIZER_VOCAB_SIZES, TextTransformer
 from .loss import LOGIT_SCALE_INIT
 
 # %% ../nbs/05_infonce_model.ipynb #408b5b26
@@ -185,20 +186,30 @@ MODEL_CONFIGS = {
     'ViT-L-14-336': dict(embed_dim=768, vision_cfg=_VIT(336, 14, 1024, 24), text_cfg=dict(_TEXT_512, width=768, heads=12)),
     'RN-tiny':      dict(embed_dim=128, vision_cfg=_RN([1, 1, 1, 1], 32, 64), text_cfg=_TEXT_TINY),
     'ViT-tiny':     dict(embed_dim=128, vision_cfg=_VIT(64, 8, 128, 4), text_cfg=_TEXT_TINY),
-    'tiny':         _split_preset(256, 6),     # a seed project's four sizes (joint width, total depth)
-    'small':        _split_preset(384, 8),
-    'base':         _split_preset(512, 12),
-    'large':        _split_preset(768, 24),
+    'tiny-char':    _split_preset(256, 6),     # a seed project's four sizes (joint width, total depth), char-level text
+    'small-char':   _split_preset(384, 8),
+    'base-char':    _split_preset(512, 12),
+    'large-char':   _split_preset(768, 24),
     'small-bpe':    dict(embed_dim=256, vision_cfg=_VIT(224, 32, 384, 6), text_cfg=dict(_TEXT_512, width=256, heads=4, layers=6)),
     'RN18':         dict(embed_dim=512, vision_cfg=dict(tower='resnet', layers=[2, 2, 2, 2], width=64, input_resolution=224),
                          text_cfg=_TEXT_512),
 }
+PRESET_ALIASES = {'tiny': 'tiny-char', 'small': 'small-char', 'base': 'base-char', 'large': 'large-char'}  # older names
 OPENAI_ARCHITECTURES = ('RN50', 'RN101', 'RN50x4', 'RN50x16', 'RN50x64', 'ViT-B-32', 'ViT-B-16', 'ViT-L-14', 'ViT-L-14-336')
 
 # %% ../nbs/05_infonce_model.ipynb #lm05b15
+def _alias_note(name:str) -> str:
+    "The preset an older name stands for, after one line on stderr saying which model that is."
+    new = PRESET_ALIASES[name.lower()]
+    bpe = f"; the BPE-text model of this size is {new.replace('-char', '-bpe')!r}" if new.replace('-char', '-bpe') in MODEL_CONFIGS else ''
+    t = MODEL_CONFIGS[new]['text_cfg']
+    print(f"model {name!r} is the preset {new!r}: a ViT and a character-level text tower ({t['width']} wide){bpe}", file=sys.stderr)
+    return new
+
 def model_config(name:str) -> dict:
     "The `CLIP` arguments of a named preset, in plain types; names are normalised as chapter 03's (`ViT-B/32` = `vit-b-32-quickgelu`)."
     table = {config_key(k): v for k, v in MODEL_CONFIGS.items()}
+    if isinstance(name, str) and name.lower() in PRESET_ALIASES: name = _alias_note(name)
     if not isinstance(name, str) or config_key(name) not in table:
         raise ValueError(f"unknown model {name!r}; expected one of {list(MODEL_CONFIGS)}")
     cfg = table[config_key(name)]
@@ -223,6 +234,39 @@ class ResNetTower(ResNet):
 
 IMAGE_TOWERS['resnet'] = ResNetTower
 
+# %% ../nbs/05_infonce_model.ipynb #u26a0004
+MAX_PARAMETERS = 10**10   # 40 GB of float32 weights: four times the largest CLIP released (ViT-bigG, about 2.5B)
+
+def _blocks(width, layers, mlp_ratio=4.0):
+    "Parameters of `layers` residual attention blocks of `width` (chapter 01): attention 4w² + 4w, MLP 2rw² + (r + 1)w, two norms 4w."
+    return layers * ((4 + 2 * mlp_ratio) * width ** 2 + (9 + mlp_ratio) * width)
+
+def estimate_parameters(cfg:dict) -> int:
+    "Parameters of `CLIP(**cfg)` by arithmetic on the configuration, nothing built: exact for ViTs and text towers, close for ResNets."
+    E, v, t = cfg['embed_dim'], cfg['vision_cfg'], cfg['text_cfg']
+    w = t.get('width', 512)
+    vocab = t.get('vocab_size') or TOKENIZER_VOCAB_SIZES.get(t.get('tokenizer', 'bpe'), 0)
+    text = (vocab + t.get('context_length', 77)) * w + _blocks(w, t.get('layers', 12)) + 2 * w + w * E
+    kind, vw = v.get('tower', 'modified_resnet' if isinstance(v.get('layers'), (list, tuple)) else 'vit'), v.get('width', 64)
+    if kind == 'vit':
+        grid = v['input_resolution'] // v['patch_size']
+        image = (3 * v['patch_size'] ** 2 + grid ** 2 + 6) * vw + _blocks(vw, v['layers'], v.get('mlp_ratio', 4.0)) + vw * E
+    else:                                                          # per block: 1×1, 3×3, 1×1 (bottleneck) or two 3×3 convolutions
+        planes = [vw * 2 ** i for i in range(len(v['layers']))]
+        image = sum(n * (17 if kind == 'modified_resnet' else 18) * p ** 2 for n, p in zip(v['layers'], planes))
+        out = planes[-1] * (4 if kind == 'modified_resnet' else 1)
+        image += (3 * out + E) * out if kind == 'modified_resnet' else out * E     # attention pool, or a linear layer
+    return int(text + image + 1)                                   # + logit_scale
+
+def check_model_size(cfg:dict, weights:dict|None=None, where:str='model config', limit:int=MAX_PARAMETERS):
+    "Refuse, before anything is built, an architecture of more than `limit` parameters, or of far more than the `weights` stored for it."
+    try: n = estimate_parameters(cfg)
+    except (KeyError, TypeError, ValueError, ZeroDivisionError, AttributeError): return    # malformed: CLIP's own checks say how
+    if n > limit: raise ValueError(f"{where}: refused: it describes a CLIP of {n:.3g} parameters, more than the limit of {limit:.3g}")
+    held = sum(v.numel() for v in (weights or {}).values() if isinstance(v, torch.Tensor))
+    if weights is not None and n > 2 * held + 10 ** 6:
+        raise ValueError(f"{where}: refused: it describes a CLIP of {n:,} parameters, but the file holds {held:,} weights")
+
 # %% ../nbs/05_infonce_model.ipynb #8efc4be4
 CLIP_KEYS = ('embed_dim', 'vision_cfg', 'text_cfg')
 
@@ -231,6 +275,7 @@ def checked_model_config(cfg:dict, where:str='model config') -> dict:
     if not isinstance(cfg, dict) or set(cfg) != set(CLIP_KEYS):
         got = f"keys {sorted(cfg)}" if isinstance(cfg, dict) else f"a {type(cfg).__name__}"
         raise ValueError(f"{where}: expected an object with the keys {list(CLIP_KEYS)}, got {got}")
+    check_model_size(cfg, where=where)                            # priced before anything is built, even on meta
     try:
         with torch.device('meta'): model = CLIP(**cfg)          # every check of CLIP and its towers; no memory used
     except (ValueError, TypeError, RuntimeError) as e: raise ValueError(f"{where}: {e}") from None
@@ -247,19 +292,31 @@ def model_config_from(spec:str|Path|dict) -> dict:
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise ValueError(f"{path}: expected a JSON object with the keys {list(CLIP_KEYS)}, got unreadable JSON ({e})") from None
         return checked_model_config(cfg, str(path))
-    if isinstance(spec, str) and config_key(spec) in {config_key(k) for k in MODEL_CONFIGS}: return model_config(spec)
+    if isinstance(spec, str) and (config_key(spec) in {config_key(k) for k in MODEL_CONFIGS} or spec.lower() in PRESET_ALIASES):
+        return model_config(spec)
     raise ValueError(f"expected a preset name from {list(MODEL_CONFIGS)} or the path of a JSON file (ending .json), got {str(spec)!r}")
 
 # %% ../nbs/05_infonce_model.ipynb #252b5090
 OPENAI_EXTRA_KEYS = ('input_resolution', 'context_length', 'vocab_size', 'attn_mask')  # in OpenAI's archives; not parameters
 
-def load_state_dict_file(path:str|Path) -> dict:
-    "Tensors from a TorchScript archive (OpenAI's released `.pt` files) or from a `torch.save`d state dict."
+def is_torchscript(path) -> bool:
+    "Whether `path` is a TorchScript archive: a zip file holding `code/` and `constants.pkl`, judged from its list of members."
+    try:
+        with zipfile.ZipFile(path) as z: return any(n.endswith('/constants.pkl') or '/code/' in n for n in z.namelist())
+    except (zipfile.BadZipFile, OSError): return False
+
+def load_state_dict_file(path:str|Path,            # a torch.saved state dict, or a TorchScript archive
+                         trusted_sha256:tuple=(),  # SHA-256s of the archives allowed to load (appendix A1: OpenAI's nine)
+                        ) -> dict:
+    "Tensors from a `torch.save`d state dict (weights only), or from a TorchScript archive whose SHA-256 is `trusted_sha256`."
+    if not is_torchscript(path): return torch.load(path, map_location='cpu', weights_only=True)
+    with open(path, 'rb') as f: digest = hashlib.file_digest(f, 'sha256').hexdigest()
+    if digest not in trusted_sha256:                             # loading TorchScript runs the code the archive carries
+        raise ValueError(f"{path}: refused: a TorchScript archive runs its own code when loaded, and this one (SHA-256 "
+                         f"{digest[:12]}…) is not a trusted file such as OpenAI's releases; load a torch.save'd state dict instead")
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', FutureWarning)            # torch.jit is deprecated, but it is how OpenAI ship their weights
-        try: return torch.jit.load(str(path), map_location='cpu').state_dict()
-        except RuntimeError: pass                                 # not TorchScript: a plain state dict
-    return torch.load(path, map_location='cpu', weights_only=True)
+        return torch.jit.load(str(path), map_location='cpu').state_dict()
 
 # %% ../nbs/05_infonce_model.ipynb #ef27172c
 def _count_blocks(sd:dict, prefix:str) -> int:
@@ -303,7 +360,7 @@ def infer_config(sd:dict) -> dict:
                      "from_openai_state_dict(sd, model_config='RN-tiny' | 'config.json' | dict(embed_dim=..., vision_cfg=..., text_cfg=...))")
 
 # %% ../nbs/05_infonce_model.ipynb #5ee54544
-def from_openai_state_dict(sd:dict|str|Path|nn.Module, # a state dict, a model, or a file (TorchScript archive or torch.saved dict)
+def from_openai_state_dict(sd:dict|str|Path|nn.Module, # a state dict, a model, or a torch.saved dict's file (archives: see above)
                            model_config:str|Path|dict|None=None,  # the architecture (see model_config_from); None: one of OpenAI's
                           ) -> CLIP:
     "A float32 `CLIP` in eval mode, the architecture given or recognised from `sd`'s shapes, the weights loaded strictly."

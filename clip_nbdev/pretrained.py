@@ -5,21 +5,21 @@
 # %% ../nbs/A1_pretrained.ipynb #pt000005
 from __future__ import annotations
 import hashlib, math, os, re, tempfile, urllib.error, urllib.request, warnings
-from functools import partial
 from pathlib import Path
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 import clip_nbdev
 from .patches import clip_transform, pick_device
-from .text import tokenize
-from .model import CLIP, from_openai_state_dict
+from .text import tokenizer_for
+from .model import CLIP, from_openai_state_dict, is_torchscript, load_state_dict_file
 from .vit import config_key
+from .data import existing_file
 from .train import build_model, load_checkpoint, model_from_checkpoint
 
 # %% auto #0
-__all__ = ['OPENAI_MODELS', 'PACKAGED_MODELS', 'default_cache_dir', 'sha256_file', 'download', 'openai_name', 'load_openai',
-           'assets_dir', 'resolve_checkpoint', 'read_checkpoint', 'load_clip']
+__all__ = ['OPENAI_MODELS', 'OPENAI_SHA256', 'PACKAGED_MODELS', 'default_cache_dir', 'sha256_file', 'download', 'openai_name',
+           'load_openai', 'assets_dir', 'resolve_checkpoint', 'read_checkpoint', 'load_clip']
 
 # %% ../nbs/A1_pretrained.ipynb #bbb3ffa8
 _OPENAI_URL = 'https://openaipublic.azureedge.net/clip/models'
@@ -34,6 +34,7 @@ OPENAI_MODELS = {  # OpenAI's released CLIPs (`_MODELS` in their clip.py): <url>
     'ViT-L/14': f'{_OPENAI_URL}/b8cca3fd41ae0c99ba7e8951adf17d267cdb84cd88be6f7c2e0eca1737a03836/ViT-L-14.pt',
     'ViT-L/14@336px': f'{_OPENAI_URL}/3035c92b350959924f9f00213499208652fc7ea050643e8b385c2dac08641f02/ViT-L-14-336px.pt',
 }
+OPENAI_SHA256 = frozenset(url.split('/')[-2] for url in OPENAI_MODELS.values())   # the only TorchScript archives we open
 
 def default_cache_dir() -> Path:
     "Where downloads go: `$CLIP_NBDEV_CACHE`, else `~/.cache/clip_nbdev`."
@@ -90,7 +91,8 @@ def load_openai(name_or_path,      # a name in OPENAI_MODELS (any spelling), or 
     if not path.is_file():
         if key is None: raise ValueError(f"expected one of {list(OPENAI_MODELS)} or the path of an OpenAI CLIP file, got {str(name_or_path)!r}")
         path = download(OPENAI_MODELS[key], root)
-    model = from_openai_state_dict(path, model_config=model_config).to(device or pick_device())
+    sd = load_state_dict_file(path, trusted_sha256=OPENAI_SHA256)   # TorchScript only if it is one of OpenAI's files
+    model = from_openai_state_dict(sd, model_config=model_config).to(device or pick_device())
     return model, clip_transform(model.image_size)
 
 # %% ../nbs/A1_pretrained.ipynb #83f28181
@@ -116,11 +118,8 @@ _np_core = getattr(np, '_core', None) or np.core
 _NUMPY_STATE = [_np_core.multiarray._reconstruct, np.ndarray, np.dtype, type(np.dtype(np.uint32))]  # plain arrays only
 
 def read_checkpoint(path) -> dict:
-    "An OpenAI TorchScript archive's tensors, else what the trainer's `load_checkpoint` reads (weights only): never code."
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')                            # torch.jit's deprecation notes
-        try: return torch.jit.load(str(path), map_location='cpu').state_dict()   # OpenAI's released files
-        except RuntimeError: pass                                  # not TorchScript
+    "The tensors of one of OpenAI's released archives (by SHA-256), else what the trainer's `load_checkpoint` reads: never code."
+    if is_torchscript(path): return load_state_dict_file(path, trusted_sha256=OPENAI_SHA256)   # any other archive: refused
     with torch.serialization.safe_globals(_NUMPY_STATE):           # older checkpoints' numpy RNG state
         return load_checkpoint(path)
 
@@ -142,9 +141,8 @@ def load_clip(path,        # a clip_nbdev checkpoint, a PACKAGED_MODELS name ('e
              ) -> tuple:
     "(model, tokenizer): chapter 05's `CLIP` in eval mode on the CPU, and a tokenizer with the model's context length."
     path = resolve_checkpoint(path, assets)
-    if not path.is_file(): raise FileNotFoundError(f"{path} does not exist; expected a clip_nbdev checkpoint or an OpenAI CLIP file")
-    obj = read_checkpoint(path)
+    obj = read_checkpoint(existing_file(path, 'a clip_nbdev checkpoint or an OpenAI CLIP file'))
     try: model = _clip_from(obj, model_config)
     except (ValueError, RuntimeError, KeyError, TypeError) as e:
         raise ValueError(f"{path}: not a CLIP checkpoint: {str(e).splitlines()[0]}") from None
-    return model.float().eval(), partial(tokenize, context_length=model.context_length)
+    return model.float().eval(), tokenizer_for(model)

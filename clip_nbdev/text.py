@@ -21,7 +21,8 @@ from .attention import LayerNorm, QuickGELU, Transformer, Packing, causal_mask
 __all__ = ['SOT_TEXT', 'EOT_TEXT', 'WORD_PATTERN', 'CLIP_NUM_MERGES', 'MAX_WORD_CHARS', 'CHAR_VOCAB_SIZE', 'TOKENIZERS',
            'TOKENIZER_VOCAB_SIZES', 'POOLS', 'bytes_to_unicode', 'byte_encode', 'clean_text', 'make_captions',
            'word_symbols', 'merge_pair', 'bpe', 'default_bpe_path', 'load_merges', 'Tokenizer', 'default_tokenizer',
-           'tokenize', 'bpe_heap', 'CharTokenizer', 'char_tokenizer', 'TextTransformer', 'padding_mask']
+           'tokenize', 'bpe_heap', 'CharTokenizer', 'char_tokenizer', 'TextTransformer', 'tokenizer_for',
+           'padding_mask']
 
 # %% ../nbs/04_text_encoder.ipynb #fef1933b
 def bytes_to_unicode() -> dict[int, str]:
@@ -276,6 +277,7 @@ def char_tokenizer() -> CharTokenizer:
     "The shared `CharTokenizer`."
     return CharTokenizer()
 
+# A kind of tokenizer is one entry in each of these two tables; `tokenizer_for` is the only reader of text_cfg's name.
 TOKENIZERS = {'bpe': default_tokenizer, 'char': char_tokenizer}            # text_cfg's `tokenizer` → the shared tokenizer
 TOKENIZER_VOCAB_SIZES = {'bpe': 2 * 256 + CLIP_NUM_MERGES + 2, 'char': CHAR_VOCAB_SIZE}  # 49,408 and 258
 POOLS = ('eot', 'first', 'mean')
@@ -322,10 +324,19 @@ def init_parameters(self:TextTransformer):
     nn.init.normal_(self.text_projection, std=self.transformer.width ** -0.5)
 
 # %% ../nbs/04_text_encoder.ipynb #6e935bb8
+def tokenizer_for(model) -> Callable:
+    "The tokenizer of a model, a text tower or a `text_cfg` dict, as a callable: n texts → LongTensor (n, context_length)."
+    cfg = model if isinstance(model, dict) else getattr(model, 'text_cfg', None)      # a CLIP keeps its text_cfg
+    if cfg is None:                                                                   # a TextTransformer, or another model
+        cfg = dict(tokenizer=getattr(model, 'tokenizer_name', 'bpe'), context_length=model.context_length)
+    name = cfg.get('tokenizer', 'bpe')                                                # OpenAI's when not named
+    if name not in TOKENIZERS: raise ValueError(f"expected text_cfg's tokenizer in {list(TOKENIZERS)}, got {name!r}")
+    return partial(TOKENIZERS[name]().tokenize, context_length=cfg.get('context_length', 77))
+
 @patch(as_prop=True)
 def tokenizer(self:TextTransformer) -> Callable:
     "This tower's tokenizer as a callable: a list of n texts → LongTensor (n, context_length)."
-    return partial(TOKENIZERS[self.tokenizer_name]().tokenize, context_length=self.context_length)
+    return tokenizer_for(self)
 
 # %% ../nbs/04_text_encoder.ipynb #1823078e
 @patch

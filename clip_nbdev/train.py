@@ -4,7 +4,7 @@
 
 # %% ../nbs/06b_train_loop.ipynb #4bc054ed
 from __future__ import annotations
-import json, math, os, random, re, sys, tempfile, time, warnings
+import json, math, os, random, re, shutil, sys, tempfile, time, warnings
 from contextlib import nullcontext
 from dataclasses import dataclass, asdict, fields
 from functools import partial
@@ -19,11 +19,11 @@ import matplotlib.pyplot as plt
 from tqdm import tqdm
 from fastcore.basics import patch
 from .patches import clip_transform, pick_device
-from .data import ClipLoader, EvalImages, PairDataset, caption_table, load_records
+from .data import ClipLoader, EvalImages, PairDataset, caption_table, existing_file, load_records
 from .webdata import ShardLoader, source_records
 from .loss import ClipLoss, clamp_logit_scale_, grad_cache_backward
-from .model import CLIP, create_model
-from .text import tokenize
+from .model import CLIP, check_model_size, create_model
+from .text import tokenize, tokenizer_for
 from .moved import moved_names
 try: import fcntl                                  # POSIX file locks (a run folder's lock); absent on Windows
 except ImportError: fcntl = None
@@ -36,17 +36,17 @@ __getattr__ = moved_names(__name__, {'main': ('clip_nbdev.cli', 'train_main'), '
 
 # %% auto #0
 __all__ = ['NO_DECAY_NAMES', 'TRAIN_MODELS', 'PRECISIONS', 'CPU_PRECISION', 'VAL_METRICS', 'MAX_SKIPPED_FRACTION',
-           'MIN_STEPS_CHECKED', 'BEST_KEYS', 'RUN_FILES', 'RESUME_MAY_CHANGE', 'EMOJI_TEXT_CFG', 'EMOJI_MODELS',
-           'EMOJI_RECIPE', 'EMOJI_MODEL_PATH', 'decays', 'param_groups', 'make_optimizer', 'warmup_cosine',
-           'make_scheduler', 'read_model_json', 'build_model', 'model_from_checkpoint', 'retrieval_ranks',
-           'retrieval_metrics', 'rng_states', 'set_rng_states', 'check_plain', 'save_checkpoint', 'load_checkpoint',
-           'resolve_precision', 'autocast', 'set_grad_checkpointing', 'cpu_native_bf16', 'cpu_info', 'step_seconds',
-           'cpu_precision', 'pick_precision', 'embed_records', 'evaluate', 'validate', 'LoopConfig', 'TrainConfig',
-           'Trainer', 'TrainingError', 'architecture', 'better', 'plot_history', 'format_metrics', 'init_distributed',
-           'train_data', 'split_records', 'check_out', 'RunLock', 'check_run_folder', 'resume_config', 'saved_config',
-           'make_run', 'write_run', 'train_clip', 'library_fingerprint', 'shared_run', 'keyword_captions',
-           'emoji_training_records', 'train_emoji', 'emoji_sweep', 'fp16_state_dict', 'save_emoji_model',
-           'load_emoji_model', 'build_emoji_model']
+           'MIN_STEPS_CHECKED', 'BEST_KEYS', 'RUN_FILES', 'RESUME_KEYS', 'RESUME_MAY_CHANGE', 'EMOJI_TEXT_CFG',
+           'EMOJI_MODELS', 'EMOJI_RECIPE', 'EMOJI_MODEL_PATH', 'decays', 'param_groups', 'make_optimizer',
+           'warmup_cosine', 'make_scheduler', 'read_model_json', 'build_model', 'model_from_checkpoint',
+           'retrieval_ranks', 'retrieval_metrics', 'rng_states', 'set_rng_states', 'check_plain', 'save_checkpoint',
+           'load_checkpoint', 'resolve_precision', 'autocast', 'set_grad_checkpointing', 'cpu_native_bf16', 'cpu_info',
+           'step_seconds', 'cpu_precision', 'pick_precision', 'embed_records', 'evaluate', 'validate', 'LoopConfig',
+           'TrainConfig', 'Trainer', 'TrainingError', 'architecture', 'better', 'plot_history', 'format_metrics',
+           'init_distributed', 'train_data', 'split_records', 'check_out', 'remove_stale_temporaries', 'RunLock',
+           'resume_state', 'check_run_folder', 'resume_config', 'saved_config', 'make_run', 'write_run', 'train_clip',
+           'library_fingerprint', 'shared_run', 'keyword_captions', 'emoji_training_records', 'train_emoji',
+           'emoji_sweep', 'fp16_state_dict', 'save_emoji_model', 'load_emoji_model', 'build_emoji_model']
 
 # %% ../nbs/06b_train_loop.ipynb #00eed0d3
 NO_DECAY_NAMES = ('bn', 'ln', 'bias', 'logit_scale')   # open_clip's: BatchNorm, LayerNorm, biases, the temperature
@@ -101,9 +101,11 @@ def read_model_json(path) -> dict:
 
 def build_model(name:str|dict) -> CLIP:
     "A randomly initialised `CLIP`: a preset of `TRAIN_MODELS` or `create_model`, a dict of `CLIP` arguments, or a JSON file of them."
-    if isinstance(name, dict): return CLIP(**name)
-    if name in TRAIN_MODELS: return CLIP(**TRAIN_MODELS[name])
-    if str(name).endswith('.json'): return CLIP(**read_model_json(name))
+    if not isinstance(name, dict) and name in TRAIN_MODELS: return CLIP(**TRAIN_MODELS[name])
+    if isinstance(name, dict) or str(name).endswith('.json'):
+        cfg = name if isinstance(name, dict) else read_model_json(name)
+        check_model_size(cfg, where=str(name) if not isinstance(name, dict) else 'model config')   # priced before it is built
+        return CLIP(**cfg)
     return create_model(name)
 
 def model_from_checkpoint(state:dict) -> CLIP:
@@ -111,6 +113,7 @@ def model_from_checkpoint(state:dict) -> CLIP:
     if not isinstance(state, dict) or 'model' not in state: raise ValueError("expected a clip_nbdev checkpoint with a 'model' state dict")
     if state.get('model_config') is None:
         raise ValueError("expected a checkpoint with a 'model_config' (CLIP's keyword arguments); this one does not say its architecture")
+    check_model_size(state['model_config'], state['model'], 'model_config')   # before anything is built
     model = CLIP(**state['model_config'])
     model.load_state_dict(state['model'])
     return model.eval()
@@ -185,6 +188,11 @@ def save_checkpoint(path, **state) -> Path:
     try:
         with os.fdopen(fd, 'wb') as f: torch.save(state, f)
         os.replace(tmp, path)
+    except (OSError, RuntimeError) as e:                       # a full disk shows up as torch's "unexpected pos …"
+        tmp.unlink(missing_ok=True)
+        free = shutil.disk_usage(path.parent).free
+        raise OSError(f"could not write {path}: {free / 1e6:,.0f} MB free on the disk holding {path.parent.resolve()} "
+                      f"({type(e).__name__}: {(str(e).strip().splitlines() or [''])[0][:80]}); free space there or choose another --out") from None
     finally:
         if tmp.exists(): tmp.unlink()
     return path
@@ -198,8 +206,7 @@ def _load_error(e:Exception) -> str:
 
 def load_checkpoint(path, map_location='cpu') -> dict:
     "Read a checkpoint with `torch.load(weights_only=True)`: a file that would run code when unpickled is refused, never loaded."
-    path = Path(path)
-    if not path.is_file(): raise FileNotFoundError(f"{path} does not exist; expected a checkpoint written by clip_nbdev's trainer")
+    path = existing_file(path, "a checkpoint written by clip_nbdev's trainer")      # a folder or a symlink loop, said as such
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', UserWarning)                # "Detected pickle protocol 4 …": the error below says more
         try: return torch.load(path, map_location=map_location, weights_only=True)
@@ -327,7 +334,7 @@ def validate(model:nn.Module, records:list, transform, tokenizer,
     scale = model.logit_scale.detach().exp().float().cpu()
     loss_fn = ClipLoss()
     losses = [loss_fn(image_features[a:a + size], pair_text[a:a + size], scale).item() for a in range(0, n - size + 1, size)]
-    return {'loss': float(np.mean(losses)),
+    return {'loss': float(np.mean(losses)), 'loss batch': size,             # a loss depends on its batch: say which
             **retrieval_metrics(image_features, text_features, text_image, [r.key for r in kept])}
 
 # %% ../nbs/06b_train_loop.ipynb #0a935718
@@ -367,6 +374,7 @@ class TrainConfig(LoopConfig):
     best_metric:str = 'loss'         # validation metric that picks best.pt: one of `VAL_METRICS` (loss: lower is better)
     accum_steps:int = 1              # embed a batch in this many micro-batches, with one batch's gradients (gradient caching)
     decay_embeddings:bool = True     # weight decay on embedding tables too (the paper, open_clip); False: the rule before 2026-12
+    image_root:str = ''              # where `data`'s caption file finds its images, if not beside it ('': the reader's default)
 
     def __post_init__(self): self.check()
 
@@ -409,11 +417,12 @@ class Trainer:
         self.steps_per_epoch = len(self.loader)
         self.total_steps = cfg.epochs * self.steps_per_epoch
         self.optimizer = make_optimizer(self.model, cfg.lr, cfg.weight_decay, (cfg.beta1, cfg.beta2), cfg.eps, cfg.decay_embeddings)
-        self.scheduler = make_scheduler(self.optimizer, min(cfg.warmup, self.total_steps - 1), self.total_steps)
+        self.scheduler = make_scheduler(self.optimizer, self.warmup_steps(), self.total_steps)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision == 'fp16')
         self.loss_fn = ClipLoss(rank=rank, world_size=world_size)
         self.step, self.batch, self.skipped, self.history, self.best = 0, 0, 0, [], None  # batch: loader batches consumed
         self.val_records = val_records if rank == 0 else None
+        self.replaces = []                              # files of an older run in `out`, deleted at this run's first save
         self._norm_stats = [b for m in self.model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) for b in m.buffers()]
 
 # %% ../nbs/06b_train_loop.ipynb #lp000019
@@ -429,6 +438,16 @@ def make_loader(self:Trainer, train_records, image_size:int) -> ClipLoader:
     if hasattr(loader.dataset, 'image') and not any(loader.dataset.image(i) is not None for i in range(len(loader.dataset))):
         raise ValueError(f"expected readable training images, got none among the {len(loader.dataset)} of {cfg.data}")
     return loader
+
+# %% ../nbs/06b_train_loop.ipynb #u26a0006
+@patch
+def warmup_steps(self:Trainer) -> int:
+    "`cfg.warmup`; for a run not longer than that, a tenth of its steps, said in one warning, so that the rate still decays."
+    warmup, total = self.cfg.warmup, self.total_steps
+    if warmup < total: return warmup
+    warnings.warn(f"warmup {warmup} >= the run's {total} steps ({self.cfg.epochs} epochs of {self.steps_per_epoch}): "
+                  f"warming up for {total // 10} steps instead, so that the learning rate still decays")
+    return total // 10
 
 # %% ../nbs/06b_train_loop.ipynb #lp000023
 @patch
@@ -546,10 +565,17 @@ def load_state_dict(self:Trainer, state:dict):
 
 # %% ../nbs/06b_train_loop.ipynb #lp000033
 @patch
+def drop_replaced(self:Trainer, keep:Path):
+    "Before this run's first write: delete the older run's files it replaces (`--overwrite`), all but `keep`, which is renamed over."
+    for p in self.replaces:
+        if p != keep: p.unlink(missing_ok=True)
+    self.replaces = []
+
+@patch
 def save(self:Trainer, path:str|Path|None=None) -> Path:
     "Write a checkpoint atomically (from rank 0 only) to `path`, by default `<out>/last.pt`."
     path = Path(path or Path(self.cfg.out)/'last.pt')
-    if self.rank == 0: save_checkpoint(path, **self.state_dict())
+    if self.rank == 0: self.drop_replaced(path); save_checkpoint(path, **self.state_dict())
     if self.world_size > 1: dist.barrier()
     return path
 
@@ -568,7 +594,7 @@ def evaluate(self:Trainer, records:list, batch_size:int=256) -> dict:
 def validate(self:Trainer) -> dict|None:
     "Validate on `val_records` (rank 0): record the metrics in the last history row; save `<out>/best.pt` when `best_metric` improves."
     if not self.val_records: return None
-    try: metrics = validate(self.model, self.val_records, self.transform, self.tokenizer, self.cfg.batch_size // self.world_size,
+    try: metrics = validate(self.model, self.val_records, self.transform, self.tokenizer, self.cfg.batch_size,   # the training batch
                             device=self.device, num_workers=self.cfg.num_workers)
     except ValueError as e:                                          # fewer than 2 readable validation images
         warnings.warn(f"no validation during training: {e}")
@@ -577,9 +603,11 @@ def validate(self:Trainer) -> dict|None:
     metrics['mean R@1'] = (metrics['image→text R@1'] + metrics['text→image R@1']) / 2
     if self.history: self.history[-1] |= {f'val {k}': v for k, v in metrics.items()}
     value = metrics[self.cfg.best_metric]
-    if better(self.cfg.best_metric, value, self.best and self.best['value']):
+    if not math.isfinite(value): warnings.warn(f"step {self.step}: validation {self.cfg.best_metric} is {value}; best.pt not updated")
+    elif better(self.cfg.best_metric, value, self.best and self.best['value']):
         self.best = {'metric': self.cfg.best_metric, 'value': value, 'step': self.step}
         state = self.state_dict()                                        # best.pt is for using the model: no optimiser state
+        self.drop_replaced(Path(self.cfg.out)/'best.pt')
         save_checkpoint(Path(self.cfg.out)/'best.pt', **{k: state[k] for k in BEST_KEYS})
     return metrics
 
@@ -593,7 +621,9 @@ def plot_history(history:list, title:str='training', smooth:int=10):
     axs[0].plot(steps, loss, alpha=0.35, label='train, per step')
     if len(loss) >= smooth:
         axs[0].plot(steps[smooth - 1:], np.convolve(loss, np.ones(smooth) / smooth, mode='valid'), label=f'train, mean of {smooth}')
-    if val: axs[0].plot([h['step'] for h in val], [h['val loss'] for h in val], 'o-', label='validation')
+    batch = {h.get('val loss batch') for h in val} - {None}              # the batch the validation loss was computed at
+    label = f"validation, batches of {'/'.join(map(str, sorted(batch)))}" if batch else 'validation'
+    if val: axs[0].plot([h['step'] for h in val], [h['val loss'] for h in val], 'o-', label=label)
     axs[0].set(title='contrastive loss', xlabel='step', ylabel='loss'); axs[0].legend(fontsize=8)
     if val:
         for d in ('image→text', 'text→image'): axs[-1].plot([h['step'] for h in val], [h[f'val {d} R@1'] for h in val], 'o-', label=d)
@@ -641,22 +671,24 @@ def init_distributed() -> tuple:
     if not dist.is_initialized(): dist.init_process_group('nccl' if torch.cuda.is_available() else 'gloo', rank=rank, world_size=world_size)
     return rank, world_size, local_rank
 
-def _source_kwargs(source:str, model) -> dict: return {'image_size': model.image_size} if source == 'shapes' else {}
+def _source_kwargs(source:str, model, image_root:str='') -> dict:
+    "Reader options for `source`: shapes drawn at the model's image size; a caption file's images under `image_root` if given."
+    return ({'image_size': model.image_size} if source == 'shapes' else {}) | ({'image_root': image_root} if image_root else {})
 
 def train_data(cfg:TrainConfig, model, tokenizer, rank:int=0, world_size:int=1):
     "The training split's records of `cfg.data`, or for 'wds:SHARDS' a `ShardLoader` of `cfg.train_samples` samples per epoch."
-    if not cfg.data.startswith('wds:'): return source_records(cfg.data, 'train', **_source_kwargs(cfg.data, model))
+    if not cfg.data.startswith('wds:'): return source_records(cfg.data, 'train', **_source_kwargs(cfg.data, model, cfg.image_root))
     if cfg.train_samples <= 0: raise ValueError(f"expected train_samples > 0 (samples per epoch) for {cfg.data!r}, got {cfg.train_samples}")
     return ShardLoader(cfg.data[len('wds:'):], clip_transform(model.image_size, train=cfg.augment), tokenizer, cfg.batch_size // world_size,
                        cfg.train_samples, cfg.num_workers, seed=cfg.seed, rank=rank, world_size=world_size)
 
-def split_records(source:str, split:str, model, option:str, required:bool=True) -> list:
+def split_records(source:str, split:str, model, option:str, required:bool=True, image_root:str='') -> list:
     "Records of `split` of `source` (five captions each at most), checked before training: an empty split names the splits there are."
     if not source or not split: return []
-    try: records = source_records(source, split, max_captions=5, **_source_kwargs(source, model))
+    try: records = source_records(source, split, max_captions=5, **_source_kwargs(source, model, image_root))
     except ValueError as e: raise ValueError(f"{option} {split!r}: {e}") from None
     if records: return records
-    there = sorted({r.split for r in source_records(source, None, **_source_kwargs(source, model))})
+    there = sorted({r.split for r in source_records(source, None, **_source_kwargs(source, model, image_root))})
     msg = f"{option} {split!r}: {source} has no records in that split; its splits are {there}"
     if required: raise ValueError(msg)
     warnings.warn(msg + '; no validation during training')
@@ -674,6 +706,12 @@ def check_out(out) -> Path:
             break
     return out
 
+def remove_stale_temporaries(out:Path) -> list:
+    "Delete the temporary files interrupted saves left in `out` (`.last.pt.*.tmp`, kill -9): call it holding the folder's `RunLock`."
+    stale = [p for name in RUN_FILES for p in Path(out).glob(f'.{name}.*.tmp') if p.is_file()]
+    for p in stale: p.unlink(missing_ok=True)
+    return stale
+
 class RunLock:
     "An exclusive lock on a run folder (`flock` on `<out>/.lock`): a second run into it is refused while this one runs; the OS drops it when the process dies, even by kill -9."
     def __init__(self, folder):
@@ -690,6 +728,21 @@ class RunLock:
     def __exit__(self, *exc): self.release()
 
 # %% ../nbs/06b_train_loop.ipynb #lp000052
+RESUME_KEYS = ('model', 'model_config', 'config', 'optimizer', 'scheduler', 'scaler', 'step', 'batch', 'skipped',
+               'skipped_images', 'best', 'rng', 'history')                # what a resume reads: `Trainer.state_dict`'s keys
+
+def resume_state(path) -> dict:
+    "The checkpoint at `path`, checked before anything is built: it holds all of `RESUME_KEYS`, and an architecture its weights fit."
+    state = load_checkpoint(path)
+    missing = [k for k in RESUME_KEYS if not isinstance(state, dict) or k not in state or k == 'model_config' and not state[k]]
+    if missing:
+        last = Path(path).parent/'last.pt'
+        hint = f"; resume from {last}, which has them" if Path(path).name != 'last.pt' else ''
+        raise ValueError(f"{path}: cannot resume from it: it has no {', '.join(missing)} (best.pt keeps only what using the model "
+                         f"needs){hint}")
+    check_model_size(state['model_config'], state['model'], f"{path}: model_config")
+    return state
+
 def check_run_folder(out:Path, resume:str|Path|None=None, overwrite:bool=False):
     "Refuse to start a new run in a folder holding one (its last.pt), unless resuming from that folder or told to overwrite."
     last = out/'last.pt'
@@ -699,7 +752,7 @@ def check_run_folder(out:Path, resume:str|Path|None=None, overwrite:bool=False):
     raise FileExistsError(f"{out} already holds a run ({last}); refusing to {what}: pass --resume {last} to continue it, "
                           "--overwrite to replace it, or another --out")
 
-RESUME_MAY_CHANGE = ('out', 'num_workers', 'eval_split', 'eval_data', 'save_every', 'val_split', 'eval_every')
+RESUME_MAY_CHANGE = ('out', 'num_workers', 'eval_split', 'eval_data', 'save_every', 'val_split', 'eval_every', 'image_root')
 
 def resume_config(saved:TrainConfig, cfg:TrainConfig|None, given:set|None, folder) -> TrainConfig:
     "The checkpoint's configuration with the `given` options of `cfg` that a resume may change; a contradicting option is an error."
@@ -728,10 +781,11 @@ def make_run(cfg:TrainConfig, state:dict|None=None, device:str|torch.device|None
     if device is None: device = torch.device('cuda', local_rank) if torch.cuda.is_available() else pick_device()
     random.seed(cfg.seed); np.random.seed(cfg.seed); torch.manual_seed(cfg.seed)
     model = CLIP(**state['model_config']) if state else build_model(cfg.model)
-    tokenizer = partial(tokenize, context_length=model.context_length)
+    tokenizer = tokenizer_for(model)                                    # the model's own: BPE or char-level
     eval_source = cfg.eval_data or ('' if cfg.data.startswith('wds:') else cfg.data)
-    eval_records = split_records(eval_source, cfg.eval_split, model, '--eval_split') if rank == 0 else []
-    val_records = split_records(eval_source, cfg.val_split, model, '--val_split', required=False) if rank == 0 else []
+    root = cfg.image_root if eval_source == cfg.data else ''          # --image_root belongs to --data
+    eval_records = split_records(eval_source, cfg.eval_split, model, '--eval_split', image_root=root) if rank == 0 else []
+    val_records = split_records(eval_source, cfg.val_split, model, '--val_split', required=False, image_root=root) if rank == 0 else []
     trainer = Trainer(cfg, model, train_data(cfg, model, tokenizer, rank, world_size), tokenizer, model.image_size, device,
                       rank, world_size, progress, val_records=val_records)
     if state: trainer.load_state_dict(state)
@@ -767,7 +821,7 @@ def train_clip(cfg:TrainConfig|None=None,    # the run's settings (when resuming
               ) -> dict:
     "Train (or resume) a CLIP; rank 0 writes last.pt, best.pt, history.json, loss.png and metrics.json to `cfg.out`."
     if max_steps is not None and max_steps < 0: raise ValueError(f"expected max_steps >= 0, got {max_steps}")
-    state = load_checkpoint(resume) if resume else None
+    state = resume_state(resume) if resume else None
     if state: cfg = resume_config(saved_config(state['config']), cfg, given, Path(resume).parent)
     cfg = cfg or TrainConfig()
     rank, world_size, local_rank = init_distributed()
@@ -775,11 +829,13 @@ def train_clip(cfg:TrainConfig|None=None,    # the run's settings (when resuming
     check_run_folder(out, resume, overwrite)
     with RunLock(out) if rank == 0 else nullcontext():
         if rank == 0: check_run_folder(out, resume, overwrite)            # again, now that no other run can write here
-        if rank == 0 and overwrite and not resume:
-            for name in RUN_FILES: (out/name).unlink(missing_ok=True)
+        if rank == 0: remove_stale_temporaries(out)                       # an interrupted save's, now that none can be under way
         trainer, eval_records = make_run(cfg, state, device, local_rank, rank, world_size, progress)
+        if rank == 0 and overwrite and not resume: trainer.replaces = [out/n for n in RUN_FILES if (out/n).exists()]
         t0 = time.time()
-        trainer.fit(max_steps)
+        trainer.fit(max_steps)                                            # the first save deletes the replaced run's files
+        if trainer.replaces and trainer.step == 0:
+            raise ValueError(f"--overwrite: the new run trained no step, so the run in {out} was kept")
         result = {'steps': trainer.step, 'train_time_s': round(time.time() - t0, 1),
                   'final_loss': trainer.history[-1]['loss'] if trainer.history else float('nan'),
                   'skipped_steps': trainer.skipped, 'skipped_images': trainer.loader.n_skipped, 'best': trainer.best}
@@ -929,7 +985,7 @@ def build_emoji_model(out=EMOJI_MODEL_PATH, seed:int=0, threads:int=1, **recipe)
     model.load_state_dict(fp16_state_dict(model))        # the metrics are those of the weights we ship
     size = model.image_size
     held_out = emoji_training_records(result['config']['eval_split'], size, 'name+keywords', seed)
-    result['metrics'] = evaluate(model, held_out, clip_transform(size), partial(tokenize, context_length=model.context_length))
+    result['metrics'] = evaluate(model, held_out, clip_transform(size), tokenizer_for(model))
     result['curve'][-1] |= result['metrics'] | {'weights': 'float16'}
     save_emoji_model(result, out)
     return result
