@@ -289,7 +289,8 @@ def cpu_precision(model:nn.Module, image_size:int, tokenizer, batch_size:int=16,
     print(f"precision 'auto' → {choice[0]}: {choice[1]}")
     return choice
 
-def pick_precision(precision:str, device, model:nn.Module|None=None, image_size:int|None=None, tokenizer=None) -> dict:
+def pick_precision(precision:str, device, model:nn.Module|None=None, image_size:int|None=None,
+                   tokenizer:Callable|None=None) -> dict:
     "The precision a run uses, and why: `resolve_precision`, except that 'auto' on a CPU asks `cpu_precision` about `model`."
     device = torch.device(device)
     resolved = resolve_precision(precision, device)
@@ -855,7 +856,7 @@ def library_fingerprint() -> str:
     files = sorted(Path(clip_nbdev.__file__).parent.glob('*.py'))
     return hashlib.sha256(b''.join(f.read_bytes() for f in files)).hexdigest()[:16]
 
-def shared_run(cfg:TrainConfig|None=None,   # the run's settings; its `out` is replaced by a folder in the cache
+def shared_run(cfg:TrainConfig|None=None,   # the run's settings; its out is replaced by a folder in the cache
                verbose:bool=False) -> dict:
     "`train_clip(cfg)` once per settings, code, torch and thread count: the first caller trains under a lock, later ones read its result."
     cfg = replace(cfg or TrainConfig(), out='')
@@ -907,7 +908,7 @@ def train_emoji(tower:str='RN', image_size:int|None=None, text_width:int|None=No
                 progress:bool=False,
                 decay_embeddings:bool=True,
                 precision:str='auto',          # 'auto' asks the CPU/GPU which is faster (see "Precision")
-                split_seed:int|None=None) -> dict:    # the concept split's seed, if not `seed` (vary the rest on one split)
+                split_seed:int|None=None) -> dict:    # the concept split's seed, if not the seed (vary the rest on one split)
     "Train an `EMOJI_MODELS[tower]` CLIP (at `image_size`, `text_width` if given) on the emoji training split; returns the model, history, times, held-out metrics."
     random.seed(seed); np.random.seed(seed); torch.manual_seed(seed)
     arch = EMOJI_MODELS[tower]

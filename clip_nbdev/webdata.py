@@ -144,7 +144,7 @@ def _warn_skipped(path, skipped:Counter):
 def iter_tar_samples(path,
                      max_member_bytes:int=MAX_MEMBER_BYTES,  # a member declaring more is skipped unread
                      max_sample_bytes:int=MAX_SAMPLE_BYTES,  # a member that would take its sample's members past this is skipped unread
-                     exts=None,                              # the extensions to read (None: all); other members are skipped unread
+                     exts:tuple|None=None,                    # the extensions to read (None: all); other members are skipped unread
                      skipped:Counter|None=None,              # counts the members skipped, by reason
                     ) -> Iterable:
     "The samples of one WebDataset shard as dicts {'__key__', '__url__', ext: bytes}; a damaged shard warns and ends early."
