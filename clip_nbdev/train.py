@@ -372,7 +372,7 @@ class TrainConfig(LoopConfig):
     eps:float = 1e-6                 # AdamW ε (CLIP's; PyTorch's default is 1e-8)
     val_split:str = 'val'            # split validated on during training ('' for none)
     eval_every:int = 0               # validate every this many steps (0: at the end of each epoch)
-    best_metric:str = 'loss'         # validation metric that picks best.pt: one of `VAL_METRICS` (loss: lower is better)
+    best_metric:str = 'mean R@1'     # validation metric that picks best.pt: one of `VAL_METRICS` (loss: lower is better)
     accum_steps:int = 1              # embed a batch in this many micro-batches, with one batch's gradients (gradient caching)
     decay_embeddings:bool = True     # weight decay on embedding tables too (the paper, open_clip); False: the rule before 2026-12
     image_root:str = ''              # where `data`'s caption file finds its images, if not beside it ('': the reader's default)
@@ -581,9 +581,11 @@ def save(self:Trainer, path:str|Path|None=None) -> Path:
     return path
 
 # %% ../nbs/06b_train_loop.ipynb #lp000035
-def better(metric:str, new:float, old:float|None) -> bool:
-    "Whether validation value `new` beats `old` for `metric`: lower loss or mean rank, higher recall."
+def better(metric:str, new:float, old:float|None,
+           new_loss:float|None=None, old_loss:float|None=None) -> bool:   # validation losses, to break a tie in a recall
+    "Whether validation value `new` beats `old` for `metric`: lower loss or mean rank, higher recall (a tie: the lower loss)."
     if old is None: return True
+    if new == old and metric != 'loss' and None not in (new_loss, old_loss): return new_loss < old_loss
     return new < old if metric == 'loss' or 'mean rank' in metric else new > old
 
 @patch
@@ -605,8 +607,8 @@ def validate(self:Trainer) -> dict|None:
     if self.history: self.history[-1] |= {f'val {k}': v for k, v in metrics.items()}
     value = metrics[self.cfg.best_metric]
     if not math.isfinite(value): warnings.warn(f"step {self.step}: validation {self.cfg.best_metric} is {value}; best.pt not updated")
-    elif better(self.cfg.best_metric, value, self.best and self.best['value']):
-        self.best = {'metric': self.cfg.best_metric, 'value': value, 'step': self.step}
+    elif better(self.cfg.best_metric, value, self.best and self.best['value'], metrics['loss'], self.best and self.best.get('loss')):
+        self.best = {'metric': self.cfg.best_metric, 'value': value, 'step': self.step, 'loss': metrics['loss']}
         state = self.state_dict()                                        # best.pt is for using the model: no optimiser state
         self.drop_replaced(Path(self.cfg.out)/'best.pt')
         save_checkpoint(Path(self.cfg.out)/'best.pt', **{k: state[k] for k in BEST_KEYS})
