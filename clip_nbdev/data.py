@@ -769,7 +769,7 @@ def emoji_records(split:str|None=None,   # keep only 'train', 'val', 'test' or '
                   image_size:int=64,     # side of the drawn images
                   seed:int=0,            # seed of the concept split
                   val:float=EMOJI_SPLITS['val'], test:float=EMOJI_SPLITS['test'],
-                  designs='noto',        # whose pictures: names of EMOJI_DESIGNS, as 'noto,twemoji' or a sequence
+                  designs='noto',        # whose pictures: names of EMOJI_DESIGNS (licence and credit of each there)
                   held_out_design:str|None=None, # one of `designs` kept out of training (see the split 'design')
                   font:str|Path|None=None, emoji_test:str|Path|None=None, cldr:str|Path|None=None,
                   packages:str|Path|None=None,   # the folder of fetched design packages (default: `emoji_designs_dir()`)
