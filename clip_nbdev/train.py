@@ -35,20 +35,7 @@ __getattr__ = moved_names(__name__, {'main': ('clip_nbdev.cli', 'train_main'), '
                                      'emoji_model_cli': 'clip_nbdev.cli'})
 
 # %% auto #0
-__all__ = ['NO_DECAY_NAMES', 'TRAIN_MODELS', 'PRECISIONS', 'CPU_PRECISION', 'VAL_METRICS', 'MAX_SKIPPED_FRACTION',
-           'MIN_STEPS_CHECKED', 'BEST_KEYS', 'RUN_FILES', 'RESUME_KEYS', 'RESUME_MAY_CHANGE', 'EMOJI_TEXT_CFG',
-           'EMOJI_MODELS', 'EMOJI_DATA', 'EMOJI_RECIPE', 'EMOJI_MODEL_PATH', 'EMOJI_CAPTIONS', 'EMOJI_WORD_QUERIES',
-           'INIT_KEYS', 'decays', 'param_groups', 'make_optimizer', 'warmup_cosine', 'make_scheduler',
-           'read_model_json', 'build_model', 'model_from_checkpoint', 'retrieval_ranks', 'retrieval_metrics',
-           'rng_states', 'set_rng_states', 'check_plain', 'save_checkpoint', 'load_checkpoint', 'resolve_precision',
-           'autocast', 'set_grad_checkpointing', 'cpu_native_bf16', 'cpu_info', 'step_seconds', 'cpu_precision',
-           'pick_precision', 'embed_records', 'evaluate', 'validate', 'LoopConfig', 'TrainConfig', 'Trainer',
-           'TrainingError', 'architecture', 'better', 'plot_history', 'format_metrics', 'init_distributed',
-           'train_data', 'split_records', 'check_out', 'remove_stale_temporaries', 'RunLock', 'resume_state',
-           'check_run_folder', 'resume_config', 'saved_config', 'make_run', 'write_run', 'train_clip',
-           'library_fingerprint', 'shared_run', 'keyword_captions', 'emoji_training_records', 'emoji_merges',
-           'emoji_architecture', 'train_emoji', 'held_out_design_metrics', 'emoji_words', 'word_queries', 'emoji_sweep',
-           'fp16_state_dict', 'held_out_list', 'save_emoji_model', 'load_emoji_model', 'build_emoji_model']
+__all__ = ['NO_DECAY_NAMES', 'TRAIN_MODELS', 'PRECISIONS', 'CPU_PRECISION', 'VAL_METRICS', 'MAX_SKIPPED_FRACTION', 'MIN_STEPS_CHECKED', 'BEST_KEYS', 'RUN_FILES', 'RESUME_KEYS', 'RESUME_MAY_CHANGE', 'decays', 'param_groups', 'make_optimizer', 'warmup_cosine', 'make_scheduler', 'read_model_json', 'build_model', 'model_from_checkpoint', 'retrieval_ranks', 'retrieval_metrics', 'rng_states', 'set_rng_states', 'check_plain', 'save_checkpoint', 'load_checkpoint', 'resolve_precision', 'autocast', 'set_grad_checkpointing', 'cpu_native_bf16', 'cpu_info', 'step_seconds', 'cpu_precision', 'pick_precision', 'embed_records', 'evaluate', 'validate', 'LoopConfig', 'TrainConfig', 'Trainer', 'TrainingError', 'architecture', 'better', 'plot_history', 'format_metrics', 'init_distributed', 'train_data', 'split_records', 'check_out', 'remove_stale_temporaries', 'RunLock', 'resume_state', 'check_run_folder', 'resume_config', 'saved_config', 'make_run', 'write_run', 'train_clip', 'library_fingerprint', 'shared_run', 'EMOJI_TEXT_CFG', 'EMOJI_MODELS', 'EMOJI_DATA', 'EMOJI_RECIPE', 'EMOJI_MODEL_PATH', 'EMOJI_CAPTIONS', 'EMOJI_WORD_QUERIES', 'INIT_KEYS', 'keyword_captions', 'emoji_training_records', 'emoji_merges', 'emoji_architecture', 'train_emoji', 'held_out_design_metrics', 'emoji_words', 'word_queries', 'emoji_sweep', 'fp16_state_dict', 'held_out_list', 'save_emoji_model', 'load_emoji_model', 'build_emoji_model']
 
 # %% ../nbs/06b_train_loop.ipynb #00eed0d3
 NO_DECAY_NAMES = ('bn', 'ln', 'bias', 'logit_scale')   # open_clip's: BatchNorm, LayerNorm, biases, the temperature
@@ -875,14 +862,14 @@ def shared_run(cfg:TrainConfig|None=None,   # the run's settings; its out is rep
             (folder/'result.tmp').write_text(json.dumps(result, default=str)); (folder/'result.tmp').replace(done)
     return json.loads(done.read_text()) | {'out': str(folder/'run')}
 
-# %% ../nbs/06b_train_loop.ipynb #eb000002
+# %% ../nbs/06c_emoji.ipynb #eb000002
 import clip_nbdev
 from dataclasses import replace
 from PIL import Image
 from .data import emoji_records, emoji_source, load_image
 from .text import fit_bpe
 
-# %% ../nbs/06b_train_loop.ipynb #eb000004
+# %% ../nbs/06c_emoji.ipynb #eb000004
 EMOJI_TEXT_CFG = dict(context_length=32, width=128, heads=2, layers=2)   # + the merges fitted to the training captions
 EMOJI_MODELS = {   # the towers compared below; 'RN' is the packaged model's
     'RN':  dict(embed_dim=64, vision_cfg=dict(layers=(1, 1, 1, 1), width=24, heads=12, input_resolution=64), text_cfg=EMOJI_TEXT_CFG),
@@ -893,7 +880,7 @@ EMOJI_RECIPE = dict(tower='RN', data=EMOJI_DATA, vocab_size=4096, epochs=12, bat
                     captions='keywords', seed=0, eval_every=2)   # chosen below by measurement; eval_every only records the held-out curve
 EMOJI_MODEL_PATH = Path(clip_nbdev.__file__).parent/'assets'/'emoji.pt'   # the packaged model (package data)
 
-# %% ../nbs/06b_train_loop.ipynb #eb000007
+# %% ../nbs/06c_emoji.ipynb #eb000007
 def keyword_captions(r) -> list:
     "An emoji's captions plus each of its keywords alone: more, shorter descriptions that tie single words to pictures."
     keywords = r.captions[1].split(', ') if len(r.captions) > 1 else []
@@ -918,7 +905,7 @@ def emoji_merges(records:list, vocab_size:int) -> list:
     if vocab_size < 2 * 256 + 2: raise ValueError(f"expected a vocab_size of at least 514 (256 + 256 bytes, 2 special tokens), got {vocab_size}")
     return [' '.join(p) for p in fit_bpe([c for r in records for c in r.captions], vocab_size - 2 * 256 - 2)]
 
-# %% ../nbs/06b_train_loop.ipynb #eb000010
+# %% ../nbs/06c_emoji.ipynb #eb000010
 def emoji_architecture(tower:str='RN', merges:list|None=None, image_size:int|None=None, text_width:int|None=None) -> dict:
     "`CLIP` arguments of `EMOJI_MODELS[tower]`, reading `merges` (None: OpenAI's vocabulary), at `image_size` and `text_width` if given."
     if tower not in EMOJI_MODELS: raise ValueError(f"expected tower in {list(EMOJI_MODELS)}, got {tower!r}")
@@ -965,7 +952,7 @@ def train_emoji(tower:str='RN', data:str='emoji', vocab_size:int|None=None,   # 
             'history': trainer.history, 'curve': curve + [{'epoch': epochs, 'step': trainer.step, **metrics}], 'metrics': metrics,
             'wall_s': wall, 'cpu_s': cpu, 'load': os.getloadavg()[0], 'threads': torch.get_num_threads()}
 
-# %% ../nbs/06b_train_loop.ipynb #eb100010
+# %% ../nbs/06c_emoji.ipynb #eb100010
 def held_out_design_metrics(model:CLIP, data:str, seed:int=0) -> dict:
     "Retrieval among the training concepts drawn in `data`'s held-out design, and among the same concepts in each training design."
     source = emoji_source(data)
@@ -1003,7 +990,7 @@ def word_queries(model:CLIP, words=EMOJI_WORD_QUERIES, ks:tuple=(1, 5)) -> dict:
         'of': len(words), 'gallery': len(base),
         'top-1 answers': {w: base[row[0]].name for w, row in zip(words, top.tolist())}}
 
-# %% ../nbs/06b_train_loop.ipynb #eb000012
+# %% ../nbs/06c_emoji.ipynb #eb000012
 def emoji_sweep(runs:list,       # dicts of train_emoji arguments, each with a 'name'
                 path,            # JSON file the results are appended to (runs already in it are skipped)
                 threads:int=2) -> list:
@@ -1027,7 +1014,7 @@ def emoji_sweep(runs:list,       # dicts of train_emoji arguments, each with a '
         print(run['name'], format_metrics(r['metrics']).replace('\n', ' | '), f"{r['cpu_s']:.0f} CPU-s", flush=True)
     return done
 
-# %% ../nbs/06b_train_loop.ipynb #eb000041
+# %% ../nbs/06c_emoji.ipynb #eb000041
 def fp16_state_dict(model:nn.Module) -> dict:
     "The model's state dict with floating-point tensors stored in float16 (half the bytes; loading casts back to float32)."
     return {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
@@ -1062,7 +1049,7 @@ def load_emoji_model(path=EMOJI_MODEL_PATH) -> tuple:
     ckpt = load_checkpoint(path)                          # weights_only=True: tensors and plain values
     return model_from_checkpoint(ckpt), ckpt              # float16 → float32 on the way in
 
-# %% ../nbs/06b_train_loop.ipynb #eb000043
+# %% ../nbs/06c_emoji.ipynb #eb000043
 def build_emoji_model(out=EMOJI_MODEL_PATH, seed:int=0, threads:int=1, **recipe) -> dict:
     "Train `EMOJI_RECIPE` (overridden by `recipe`) with a fixed seed, round to fp16, measure what it learnt, save to `out`."
     torch.set_num_threads(threads)
