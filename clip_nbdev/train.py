@@ -6,7 +6,7 @@
 from __future__ import annotations
 import json, math, os, random, re, shutil, sys, tempfile, time, warnings
 from contextlib import nullcontext
-from dataclasses import dataclass, asdict, fields
+from dataclasses import dataclass, asdict, fields, replace
 from functools import partial
 from pathlib import Path
 from typing import Callable
@@ -35,7 +35,7 @@ __getattr__ = moved_names(__name__, {'main': ('clip_nbdev.cli', 'train_main'), '
                                      'emoji_model_cli': 'clip_nbdev.cli'})
 
 # %% auto #0
-__all__ = ['NO_DECAY_NAMES', 'TRAIN_MODELS', 'PRECISIONS', 'CPU_PRECISION', 'VAL_METRICS', 'MAX_SKIPPED_FRACTION', 'MIN_STEPS_CHECKED', 'BEST_KEYS', 'RUN_FILES', 'RESUME_KEYS', 'RESUME_MAY_CHANGE', 'decays', 'param_groups', 'make_optimizer', 'warmup_cosine', 'make_scheduler', 'read_model_json', 'build_model', 'model_from_checkpoint', 'retrieval_ranks', 'retrieval_metrics', 'rng_states', 'set_rng_states', 'check_plain', 'save_checkpoint', 'load_checkpoint', 'resolve_precision', 'autocast', 'set_grad_checkpointing', 'cpu_native_bf16', 'cpu_info', 'step_seconds', 'cpu_precision', 'pick_precision', 'embed_records', 'evaluate', 'validate', 'LoopConfig', 'TrainConfig', 'Trainer', 'TrainingError', 'architecture', 'better', 'plot_history', 'format_metrics', 'init_distributed', 'train_data', 'split_records', 'check_out', 'remove_stale_temporaries', 'RunLock', 'resume_state', 'check_run_folder', 'resume_config', 'saved_config', 'make_run', 'write_run', 'train_clip', 'library_fingerprint', 'shared_run', 'EMOJI_TEXT_CFG', 'EMOJI_MODELS', 'EMOJI_DATA', 'EMOJI_RECIPE', 'EMOJI_MODEL_PATH', 'EMOJI_CAPTIONS', 'EMOJI_WORD_QUERIES', 'INIT_KEYS', 'keyword_captions', 'emoji_training_records', 'emoji_merges', 'emoji_architecture', 'train_emoji', 'held_out_design_metrics', 'emoji_words', 'word_queries', 'emoji_sweep', 'fp16_state_dict', 'held_out_list', 'save_emoji_model', 'load_emoji_model', 'build_emoji_model']
+__all__ = ['NO_DECAY_NAMES', 'TRAIN_MODELS', 'PRECISIONS', 'CPU_PRECISION', 'VAL_METRICS', 'MAX_SKIPPED_FRACTION', 'MIN_STEPS_CHECKED', 'BEST_KEYS', 'TRAIN_CAPTIONS', 'RUN_FILES', 'RESUME_KEYS', 'RESUME_MAY_CHANGE', 'decays', 'param_groups', 'make_optimizer', 'warmup_cosine', 'make_scheduler', 'read_model_json', 'build_model', 'model_from_checkpoint', 'retrieval_ranks', 'retrieval_metrics', 'rng_states', 'set_rng_states', 'check_plain', 'save_checkpoint', 'load_checkpoint', 'resolve_precision', 'autocast', 'set_grad_checkpointing', 'cpu_native_bf16', 'cpu_info', 'step_seconds', 'cpu_precision', 'pick_precision', 'embed_records', 'evaluate', 'validate', 'LoopConfig', 'TrainConfig', 'Trainer', 'TrainingError', 'architecture', 'better', 'plot_history', 'format_metrics', 'init_distributed', 'train_data', 'split_records', 'check_out', 'remove_stale_temporaries', 'RunLock', 'resume_state', 'check_run_folder', 'resume_config', 'saved_config', 'make_run', 'write_run', 'train_clip', 'library_fingerprint', 'shared_run', 'EMOJI_TEXT_CFG', 'EMOJI_MODELS', 'EMOJI_DATA', 'EMOJI_RECIPE', 'EMOJI_MODEL_PATH', 'EMOJI_CAPTIONS', 'EMOJI_COMMAND', 'EMOJI_WORD_QUERIES', 'INIT_KEYS', 'keyword_captions', 'emoji_training_records', 'emoji_merges', 'emoji_architecture', 'train_emoji', 'emoji_preset', 'held_out_design_metrics', 'emoji_words', 'word_queries', 'emoji_sweep', 'fp16_state_dict', 'held_out_list', 'save_emoji_model', 'load_emoji_model', 'build_emoji_model']
 
 # %% ../nbs/06b_train_loop.ipynb #00eed0d3
 NO_DECAY_NAMES = ('bn', 'ln', 'bias', 'logit_scale')   # open_clip's: BatchNorm, LayerNorm, biases, the temperature
@@ -71,7 +71,7 @@ def make_scheduler(optimizer, warmup:int, total:int, min_factor:float=0.) -> tor
 
 # %% ../nbs/06b_train_loop.ipynb #72c05c17
 _TEXT_SHAPES = dict(context_length=16, vocab_size=49408, width=128, heads=2, layers=2)
-TRAIN_MODELS = {
+TRAIN_MODELS = {   # name → CLIP arguments, or a function of the training data returning them (06c's 'emoji')
     'RN-shapes':  dict(embed_dim=64, vision_cfg=dict(layers=(1, 1, 1, 1), width=32, heads=16, input_resolution=32), text_cfg=_TEXT_SHAPES),
     'ViT-shapes': dict(embed_dim=64, vision_cfg=dict(input_resolution=32, patch_size=8, width=64, layers=2, heads=1), text_cfg=_TEXT_SHAPES),
 }
@@ -88,9 +88,13 @@ def read_model_json(path) -> dict:
         raise ValueError(f"{path}: expected a JSON object with exactly the keys {sorted(_CLIP_KEYS)}, got {got}")
     return cfg
 
-def build_model(name:str|dict) -> CLIP:
+def build_model(name:str|dict,
+                data:str='',              # the training data, for a preset that depends on it (a vocabulary fitted to its captions)
+               ) -> CLIP:
     "A randomly initialised `CLIP`: a preset of `TRAIN_MODELS` or `create_model`, a dict of `CLIP` arguments, or a JSON file of them."
-    if not isinstance(name, dict) and name in TRAIN_MODELS: return CLIP(**TRAIN_MODELS[name])
+    if not isinstance(name, dict) and name in TRAIN_MODELS:
+        preset = TRAIN_MODELS[name]                                # a dict, or a function of the training data that returns one
+        return CLIP(**(preset(data) if callable(preset) else preset))
     if isinstance(name, dict) or str(name).endswith('.json'):
         cfg = name if isinstance(name, dict) else read_model_json(name)
         check_model_size(cfg, where=str(name) if not isinstance(name, dict) else 'model config')   # priced before it is built
@@ -667,9 +671,14 @@ def _source_kwargs(source:str, model, image_root:str='') -> dict:
     "Reader options for `source`: shapes drawn at the model's image size; a caption file's images under `image_root` if given."
     return ({'image_size': model.image_size} if source == 'shapes' else {}) | ({'image_root': image_root} if image_root else {})
 
+TRAIN_CAPTIONS = {}   # a source's name → function of a record giving its training captions (06c: 'emoji', each keyword alone too)
+
 def train_data(cfg:TrainConfig, model, tokenizer, rank:int=0, world_size:int=1):
     "The training split's records of `cfg.data`, or for 'wds:SHARDS' a `ShardLoader` of `cfg.train_samples` samples per epoch."
-    if not cfg.data.startswith('wds:'): return source_records(cfg.data, 'train', **_source_kwargs(cfg.data, model, cfg.image_root))
+    if not cfg.data.startswith('wds:'):
+        records = source_records(cfg.data, 'train', **_source_kwargs(cfg.data, model, cfg.image_root))
+        more = TRAIN_CAPTIONS.get(cfg.data.partition(':')[0])
+        return [replace(r, captions=more(r)) for r in records] if more else records
     if cfg.train_samples <= 0: raise ValueError(f"expected train_samples > 0 (samples per epoch) for {cfg.data!r}, got {cfg.train_samples}")
     return ShardLoader(cfg.data[len('wds:'):], clip_transform(model.image_size, train=cfg.augment), tokenizer, cfg.batch_size // world_size,
                        cfg.train_samples, cfg.num_workers, seed=cfg.seed, rank=rank, world_size=world_size)
@@ -772,7 +781,7 @@ def make_run(cfg:TrainConfig, state:dict|None=None, device:str|torch.device|None
     "A run's `Trainer` (continuing from `state` if given) and its evaluation records (rank 0), every random generator seeded."
     if device is None: device = torch.device('cuda', local_rank) if torch.cuda.is_available() else pick_device()
     random.seed(cfg.seed); np.random.seed(cfg.seed); torch.manual_seed(cfg.seed)
-    model = CLIP(**state['model_config']) if state else build_model(cfg.model)
+    model = CLIP(**state['model_config']) if state else build_model(cfg.model, cfg.data)
     tokenizer = tokenizer_for(model)                                    # the model's own: BPE or char-level
     eval_source = cfg.eval_data or ('' if cfg.data.startswith('wds:') else cfg.data)
     root = cfg.image_root if eval_source == cfg.data else ''          # --image_root belongs to --data
@@ -951,6 +960,18 @@ def train_emoji(tower:str='RN', data:str='emoji', vocab_size:int|None=None,   # 
                                      'vocab_size': model.vocab_size, 'split_seed': split},
             'history': trainer.history, 'curve': curve + [{'epoch': epochs, 'step': trainer.step, **metrics}], 'metrics': metrics,
             'wall_s': wall, 'cpu_s': cpu, 'load': os.getloadavg()[0], 'threads': torch.get_num_threads()}
+
+# %% ../nbs/06c_emoji.ipynb #ec100002
+def emoji_preset(data:str) -> dict:
+    "`CLIP` arguments of the emoji recipe's model for training on `data` (an emoji source): its tower, with merges fitted to data's training captions."
+    if data.partition(':')[0] != 'emoji': raise ValueError(f"expected an emoji source for --model emoji ('emoji' or 'emoji:DESIGN,...'), got {data!r}")
+    train = emoji_records('train', seed=0, verbose=False, **emoji_source(data))
+    train = [replace(r, captions=keyword_captions(r)) for r in train]                        # the captions the trainer draws from
+    return emoji_architecture(EMOJI_RECIPE['tower'], emoji_merges(train, EMOJI_RECIPE['vocab_size']))
+
+TRAIN_MODELS['emoji'] = emoji_preset
+TRAIN_CAPTIONS['emoji'] = keyword_captions         # the command trains on the captions the recipe trains on
+EMOJI_COMMAND = dict(data=EMOJI_DATA, model='emoji', epochs=6, augment=True)   # what `clip_nbdev_train --data emoji` trains
 
 # %% ../nbs/06c_emoji.ipynb #eb100010
 def held_out_design_metrics(model:CLIP, data:str, seed:int=0) -> dict:
