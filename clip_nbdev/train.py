@@ -915,17 +915,19 @@ def emoji_merges(records:list, vocab_size:int) -> list:
     return [' '.join(p) for p in fit_bpe([c for r in records for c in r.captions], vocab_size - 2 * 256 - 2)]
 
 # %% ../nbs/06c_emoji.ipynb #eb000010
-def emoji_architecture(tower:str='RN', merges:list|None=None, image_size:int|None=None, text_width:int|None=None) -> dict:
-    "`CLIP` arguments of `EMOJI_MODELS[tower]`, reading `merges` (None: OpenAI's vocabulary), at `image_size` and `text_width` if given."
+def emoji_architecture(tower:str='RN', merges:list|None=None, image_size:int|None=None, text_width:int|None=None,
+                       text_pool:str|None=None) -> dict:   # 'mean': a bidirectional text tower read as the mean of its tokens
+    "`CLIP` arguments of `EMOJI_MODELS[tower]`, reading `merges` (None: OpenAI's vocabulary), at `image_size`, `text_width`, `text_pool` if given."
     if tower not in EMOJI_MODELS: raise ValueError(f"expected tower in {list(EMOJI_MODELS)}, got {tower!r}")
     arch = EMOJI_MODELS[tower]
     vision = dict(arch['vision_cfg'], **({'input_resolution': image_size} if image_size else {}))
     text = dict(arch['text_cfg'], **({'width': text_width, 'heads': max(1, text_width // 64)} if text_width else {}),
-                **({'merges': merges} if merges else {}))
+                **({'merges': merges} if merges else {}),
+                **({'pool': text_pool, 'causal': text_pool == 'eot'} if text_pool else {}))
     return dict(arch, vision_cfg=vision, text_cfg=text)
 
 def train_emoji(tower:str='RN', data:str='emoji', vocab_size:int|None=None,   # None: OpenAI's 49,408 tokens; else merges fitted to the captions
-                image_size:int|None=None, text_width:int|None=None, epochs:int=20, batch_size:int=128, lr:float=1e-3, warmup:int=30,
+                image_size:int|None=None, text_width:int|None=None, text_pool:str|None=None, epochs:int=20, batch_size:int=128, lr:float=1e-3, warmup:int=30,
                 augment:bool=False, captions:str='keywords', seed:int=0, eval_split:str='test',
                 eval_every:int=0,            # also evaluate every this many epochs (0: only at the end): the held-out curve
                 progress:bool=False,
@@ -939,7 +941,7 @@ def train_emoji(tower:str='RN', data:str='emoji', vocab_size:int|None=None,   # 
     train = emoji_training_records('train', size, captions, split, data)
     merges = emoji_merges(train, vocab_size) if vocab_size else None
     torch.manual_seed(seed)                                            # the initialisation depends on the seed alone
-    model = CLIP(**emoji_architecture(tower, merges, image_size, text_width))
+    model = CLIP(**emoji_architecture(tower, merges, image_size, text_width, text_pool))
     init = {k: v.detach().clone() for k, v in model.state_dict().items()}
     tokenizer = tokenizer_for(model)
     cfg = TrainConfig(data=data, model=f'emoji-{tower}', epochs=epochs, batch_size=batch_size, lr=lr, warmup=warmup, augment=augment,
