@@ -72,6 +72,7 @@ def train_main(data:str='shapes',                   # training data: 'shapes', a
                grad_clip:float=1.0,                 # max gradient norm (0: off)
                accum_steps:int=1,                   # micro-batches per batch, by gradient caching (same loss and gradients, less memory)
                augment:store_true=False,            # random resized crops (for photos; not for shapes)
+               spread:store_true=False,             # spread each concept's images evenly over every epoch (emoji: its variants and designs)
                precision:str='auto',                # auto, fp32, bf16 or fp16
                grad_checkpointing:store_true=False, # recompute transformer activations in the backward pass
                num_workers:int=0,                   # data-loading worker processes

@@ -29,8 +29,8 @@ __all__ = ['SHAPE_COLOURS', 'SHAPE_NAMES', 'SHAPE_SIZES', 'SHAPE_POSITIONS', 'HE
            'check_designs', 'npm_pack', 'fetch_emoji_designs', 'name_slug', 'code_point_name', 'fluent_slugs',
            'design_file_names', 'match_design_files', 'glyph_on_white', 'render_design_image', 'build_design_images',
            'EmojiRecord', 'emoji_captions', 'read_design_notes', 'emoji_records', 'emoji_source', 'write_emoji_images',
-           'ImageRecords', 'PairDataset', 'EvalImages', 'caption_table', 'collate_skip', 'ResumableSampler',
-           'ClipLoader']
+           'ImageRecords', 'PairDataset', 'EvalImages', 'caption_table', 'collate_skip', 'spread_order',
+           'ResumableSampler', 'ClipLoader']
 
 # %% ../nbs/06_train_flickr.ipynb #d5058d1c
 @dataclass
@@ -903,15 +903,32 @@ def collate_skip(batch:list):
     return (default_collate(good) if good else None), len(batch) - len(good)
 
 # %% ../nbs/06_train_flickr.ipynb #dt000029
+def spread_order(keys:list, generator:torch.Generator) -> list:
+    "A random order of the items in which those sharing a key are spread evenly: a key's i-th of n items lands near (i + u)/n of the way."
+    n = len(keys)
+    ids = {k: i for i, k in enumerate(dict.fromkeys(keys))}
+    key_id = torch.tensor([ids[k] for k in keys], dtype=torch.long)
+    perm, u = torch.randperm(n, generator=generator), torch.rand(n, generator=generator)
+    rank, seen = torch.empty(n), [0] * len(ids)
+    for i in perm.tolist():                                   # each key's items, numbered in a random order
+        rank[i] = seen[key_id[i]]; seen[key_id[i]] += 1
+    return ((rank + u) / torch.bincount(key_id).float()[key_id]).argsort().tolist()
+
 class ResumableSampler(DistributedSampler):
     "`DistributedSampler` (a seeded shuffle per epoch, one shard per rank) that can start part-way through an epoch."
-    def __init__(self, dataset, num_replicas:int=1, rank:int=0, shuffle:bool=True, seed:int=0, drop_last:bool=True):
+    def __init__(self, dataset, num_replicas:int=1, rank:int=0, shuffle:bool=True, seed:int=0, drop_last:bool=True,
+                 keys:list|None=None):   # a key per item (its concept): shuffle with `spread_order`, so a batch rarely repeats a key
         super().__init__(dataset, num_replicas=num_replicas, rank=rank, shuffle=shuffle, seed=seed, drop_last=drop_last)
-        self.start = 0
+        if keys is not None and len(keys) != len(dataset): raise ValueError(f"expected a key per item ({len(dataset)}), got {len(keys)}")
+        self.start, self.keys = 0, keys
     def set_epoch(self, epoch:int, start:int=0):
         "Use epoch `epoch`'s order, skipping its first `start` samples of this rank."
         super().set_epoch(epoch); self.start = start
-    def __iter__(self): return itertools.islice(super().__iter__(), self.start, None)
+    def __iter__(self):
+        if self.keys is None or not self.shuffle: return itertools.islice(super().__iter__(), self.start, None)
+        order = spread_order(self.keys, torch.Generator().manual_seed(self.seed + self.epoch))
+        order = order[:self.total_size] if self.drop_last else (order * 2)[:self.total_size]   # as DistributedSampler: trim or pad
+        return itertools.islice(order[self.rank:self.total_size:self.num_replicas], self.start, None)
     def __len__(self): return max(self.num_samples - self.start, 0)
 
 # %% ../nbs/06_train_flickr.ipynb #dt000032
@@ -923,10 +940,11 @@ class ClipLoader:
                  train:bool=True,           # shuffle and drop the last incomplete batch
                  num_workers:int=0,         # worker processes (0: load in the main process)
                  seed:int=0,                # seed of the shuffle
-                 rank:int=0, world_size:int=1):
+                 rank:int=0, world_size:int=1,
+                 keys:list|None=None):      # training: a key per sample (its concept) to spread over each epoch (`spread_order`)
         self.dataset, self.batch_size, self.n_skipped, self.consumed = dataset, batch_size, 0, 0
         self.min_batch = 2 if train else 1
-        self.sampler = ResumableSampler(dataset, world_size, rank, shuffle=train, seed=seed, drop_last=train)
+        self.sampler = ResumableSampler(dataset, world_size, rank, shuffle=train, seed=seed, drop_last=train, keys=keys if train else None)
         self.loader = DataLoader(dataset, batch_size, sampler=self.sampler, num_workers=num_workers, collate_fn=collate_skip,
                                  drop_last=train, pin_memory=torch.cuda.is_available(), generator=torch.Generator().manual_seed(seed))
 

@@ -368,6 +368,7 @@ class TrainConfig(LoopConfig):
     best_metric:str = 'mean R@1'     # validation metric that picks best.pt: one of `VAL_METRICS` (loss: lower is better)
     accum_steps:int = 1              # embed a batch in this many micro-batches, with one batch's gradients (gradient caching)
     decay_embeddings:bool = True     # weight decay on embedding tables too (the paper, open_clip); False: the rule before 2026-12
+    spread:bool = False              # spread each key's (concept's) images evenly over every epoch: fewer repeats in a batch (06c)
     image_root:str = ''              # where `data`'s caption file finds its images, if not beside it ('': the reader's default)
 
     def __post_init__(self): self.check()
@@ -427,7 +428,7 @@ def make_loader(self:Trainer, train_records, image_size:int) -> ClipLoader:
     if isinstance(train_records, ClipLoader): loader = train_records
     else: loader = ClipLoader(PairDataset(train_records, clip_transform(image_size, train=cfg.augment), self.tokenizer, cfg.seed),
                               cfg.batch_size // self.world_size, train=True, num_workers=cfg.num_workers, seed=cfg.seed,
-                              rank=self.rank, world_size=self.world_size)
+                              rank=self.rank, world_size=self.world_size, keys=[r.key for r in train_records] if cfg.spread else None)
     if len(loader) == 0: raise ValueError(f"expected at least batch_size={cfg.batch_size} training images, got {len(loader.dataset)}")
     if hasattr(loader.dataset, 'image') and not any(loader.dataset.image(i) is not None for i in range(len(loader.dataset))):
         raise ValueError(f"expected readable training images, got none among the {len(loader.dataset)} of {cfg.data}")
@@ -929,6 +930,7 @@ def emoji_architecture(tower:str='RN', merges:list|None=None, image_size:int|Non
 def train_emoji(tower:str='RN', data:str='emoji', vocab_size:int|None=None,   # None: OpenAI's 49,408 tokens; else merges fitted to the captions
                 image_size:int|None=None, text_width:int|None=None, text_pool:str|None=None, epochs:int=20, batch_size:int=128, lr:float=1e-3, warmup:int=30,
                 augment:bool=False, captions:str='keywords', seed:int=0, eval_split:str='test',
+                spread:bool=False,             # spread each concept's pictures over every epoch (see `spread_order`)
                 eval_every:int=0,            # also evaluate every this many epochs (0: only at the end): the held-out curve
                 progress:bool=False,
                 decay_embeddings:bool=True,
@@ -946,7 +948,7 @@ def train_emoji(tower:str='RN', data:str='emoji', vocab_size:int|None=None,   # 
     tokenizer = tokenizer_for(model)
     cfg = TrainConfig(data=data, model=f'emoji-{tower}', epochs=epochs, batch_size=batch_size, lr=lr, warmup=warmup, augment=augment,
                       precision=precision, seed=seed, save_every=10**9, out='', eval_split=eval_split,
-                      decay_embeddings=decay_embeddings)
+                      decay_embeddings=decay_embeddings, spread=spread)
     trainer = Trainer(cfg, model, train, tokenizer, size, device='cpu', progress=progress)
     held_out = emoji_training_records(eval_split, size, 'name+keywords', split, data, design='noto')   # the protocol: Noto's pictures
     measure = lambda: evaluate(model, held_out, clip_transform(size), tokenizer)
