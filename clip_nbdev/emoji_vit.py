@@ -14,14 +14,15 @@ from .patches import clip_transform
 from .text import tokenizer_for
 from .model import CLIP
 from .train import (EMOJI_MODELS, EMOJI_MODEL_PATH, TrainConfig, Trainer, emoji_training_records, evaluate,
-                              fp16_state_dict, format_metrics, load_emoji_model, save_checkpoint)
+                              fp16_state_dict, format_metrics, load_emoji_model, save_checkpoint,
+                              held_out_list, initial_weights, EMOJI_MAX_MB)
 
 # %% auto #0
 __all__ = ['EMOJI_VIT_CFG', 'EMOJI_VIT_PATH', 'file_sha', 'locked_text_clip', 'train_emoji_vit', 'held_out_metrics',
            'load_emoji_vit', 'build_emoji_vit', 'emoji_vit_main']
 
 # %% ../nbs/A5_emoji_vit.ipynb #ev000006
-EMOJI_VIT_CFG = dict(EMOJI_MODELS['ViT']['vision_cfg'])     # 32 px, patch 4, width 96, 3 layers, 1 head
+EMOJI_VIT_CFG = dict(EMOJI_MODELS['ViT']['vision_cfg'])     # 64 px, patch 8 (an 8×8 grid), width 96, 3 layers, 1 head
 EMOJI_VIT_PATH = EMOJI_MODEL_PATH.with_name('emoji_vit.pt')
 
 def file_sha(path) -> str:
@@ -50,6 +51,7 @@ def train_emoji_vit(epochs:int=30, batch_size:int=128, lr:float=1e-3, warmup:int
     "Train a ViT image tower on the emoji training split against the frozen text tower of `text_from`."
     random.seed(seed); np.random.seed(seed); torch.manual_seed(seed)
     model = locked_text_clip(vision_cfg, text_from)
+    init = {f'visual.{k}': v.detach().clone() for k, v in model.visual.state_dict().items()}   # for figures of what training moved
     size, tokenizer = model.image_size, tokenizer_for(model)
     cfg = TrainConfig(data='emoji', model='emoji-ViT-locked-text', decay_embeddings=False,   # emoji_vit.pt's rule
                       epochs=epochs, batch_size=batch_size, lr=lr, warmup=warmup,
@@ -58,7 +60,7 @@ def train_emoji_vit(epochs:int=30, batch_size:int=128, lr:float=1e-3, warmup:int
     wall, cpu = time.time(), time.process_time()
     trainer.fit(max_steps=max_steps)
     wall, cpu = time.time() - wall, time.process_time() - cpu
-    return {'model': model.eval(),
+    return {'model': model.eval(), 'init': init,
             'config': asdict(cfg) | {'vision_cfg': dict(vision_cfg), 'text_from': file_sha(text_from), 'precision': trainer.precision},
             'history': trainer.history, 'wall_s': wall, 'cpu_s': cpu, 'load': os.getloadavg()[0], 'threads': torch.get_num_threads()}
 
@@ -83,7 +85,10 @@ def build_emoji_vit(out=EMOJI_VIT_PATH, threads:int=1, **kwargs) -> dict:
     model = result['model']
     model.visual.load_state_dict(fp16_state_dict(model.visual))       # the metrics are those of the weights we ship
     result['metrics'] = held_out_metrics(model, result['config']['seed'])
+    held = held_out_list(emoji_training_records('test', model.image_size, 'name+keywords', result['config']['seed']))
+    room = EMOJI_MAX_MB * 1e6 - 2 * sum(v.numel() for v in model.visual.state_dict().values()) - 300e3
     save_checkpoint(out, visual=fp16_state_dict(model.visual), vision_cfg=result['config']['vision_cfg'],
+                    init={k.removeprefix('visual.'): v for k, v in initial_weights(result['init'], room).items()}, held_out=held,
                     embed_dim=model.embed_dim, logit_scale=model.logit_scale.item(), text_from=result['config']['text_from'],
                     config=result['config'], metrics=result['metrics'], wall_s=round(result['wall_s'], 1),
                     cpu_s=round(result['cpu_s'], 1), load=round(result['load'], 2), threads=result['threads'],

@@ -35,7 +35,7 @@ __getattr__ = moved_names(__name__, {'main': ('clip_nbdev.cli', 'train_main'), '
                                      'emoji_model_cli': 'clip_nbdev.cli'})
 
 # %% auto #0
-__all__ = ['NO_DECAY_NAMES', 'TRAIN_MODELS', 'PRECISIONS', 'CPU_PRECISION', 'VAL_METRICS', 'MAX_SKIPPED_FRACTION', 'MIN_STEPS_CHECKED', 'BEST_KEYS', 'TRAIN_CAPTIONS', 'RUN_FILES', 'RESUME_KEYS', 'RESUME_MAY_CHANGE', 'decays', 'param_groups', 'make_optimizer', 'warmup_cosine', 'make_scheduler', 'read_model_json', 'build_model', 'model_from_checkpoint', 'retrieval_ranks', 'retrieval_metrics', 'rng_states', 'set_rng_states', 'check_plain', 'save_checkpoint', 'load_checkpoint', 'resolve_precision', 'autocast', 'set_grad_checkpointing', 'cpu_native_bf16', 'cpu_info', 'step_seconds', 'cpu_precision', 'pick_precision', 'embed_records', 'evaluate', 'validate', 'LoopConfig', 'TrainConfig', 'Trainer', 'TrainingError', 'architecture', 'better', 'plot_history', 'format_metrics', 'init_distributed', 'train_data', 'split_records', 'check_out', 'remove_stale_temporaries', 'RunLock', 'resume_state', 'check_run_folder', 'resume_config', 'saved_config', 'make_run', 'write_run', 'train_clip', 'library_fingerprint', 'shared_run', 'EMOJI_TEXT_CFG', 'EMOJI_MODELS', 'EMOJI_DATA', 'EMOJI_RECIPE', 'EMOJI_MODEL_PATH', 'EMOJI_CAPTIONS', 'EMOJI_COMMAND', 'EMOJI_WORD_QUERIES', 'INIT_KEYS', 'keyword_captions', 'emoji_training_records', 'emoji_merges', 'emoji_architecture', 'train_emoji', 'emoji_preset', 'held_out_design_metrics', 'emoji_words', 'word_queries', 'emoji_sweep', 'fp16_state_dict', 'held_out_list', 'save_emoji_model', 'load_emoji_model', 'build_emoji_model']
+__all__ = ['NO_DECAY_NAMES', 'TRAIN_MODELS', 'PRECISIONS', 'CPU_PRECISION', 'VAL_METRICS', 'MAX_SKIPPED_FRACTION', 'MIN_STEPS_CHECKED', 'BEST_KEYS', 'TRAIN_CAPTIONS', 'RUN_FILES', 'RESUME_KEYS', 'RESUME_MAY_CHANGE', 'decays', 'param_groups', 'make_optimizer', 'warmup_cosine', 'make_scheduler', 'read_model_json', 'build_model', 'model_from_checkpoint', 'retrieval_ranks', 'retrieval_metrics', 'rng_states', 'set_rng_states', 'check_plain', 'save_checkpoint', 'load_checkpoint', 'resolve_precision', 'autocast', 'set_grad_checkpointing', 'cpu_native_bf16', 'cpu_info', 'step_seconds', 'cpu_precision', 'pick_precision', 'embed_records', 'evaluate', 'validate', 'LoopConfig', 'TrainConfig', 'Trainer', 'TrainingError', 'architecture', 'better', 'plot_history', 'format_metrics', 'init_distributed', 'train_data', 'split_records', 'check_out', 'remove_stale_temporaries', 'RunLock', 'resume_state', 'check_run_folder', 'resume_config', 'saved_config', 'make_run', 'write_run', 'train_clip', 'library_fingerprint', 'shared_run', 'EMOJI_TEXT_CFG', 'EMOJI_MODELS', 'EMOJI_DATA', 'EMOJI_RECIPE', 'EMOJI_MODEL_PATH', 'EMOJI_CAPTIONS', 'EMOJI_COMMAND', 'EMOJI_WORD_QUERIES', 'EMOJI_MAX_MB', 'keyword_captions', 'emoji_training_records', 'emoji_merges', 'emoji_architecture', 'train_emoji', 'emoji_preset', 'held_out_design_metrics', 'emoji_words', 'word_queries', 'emoji_sweep', 'fp16_state_dict', 'initial_weights', 'held_out_list', 'save_emoji_model', 'load_emoji_model', 'build_emoji_model']
 
 # %% ../nbs/06b_train_loop.ipynb #00eed0d3
 NO_DECAY_NAMES = ('bn', 'ln', 'bias', 'logit_scale')   # open_clip's: BatchNorm, LayerNorm, biases, the temperature
@@ -1044,8 +1044,15 @@ def fp16_state_dict(model:nn.Module) -> dict:
     "The model's state dict with floating-point tensors stored in float16 (half the bytes; loading casts back to float32)."
     return {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
 
-INIT_KEYS = ('visual.conv1.weight', 'visual.positional_embedding', 'visual.class_embedding', 'visual.attnpool.positional_embedding',
-             'positional_embedding', 'logit_scale')   # initial values kept in the checkpoint, so figures can show what training moved
+EMOJI_MAX_MB = 10                                                # the packaged files' budget
+def initial_weights(init:dict, room:float) -> dict:
+    "fp16 copies of the initial weights figures compare with: every tensor of at most 65,536 numbers, then the larger stem, position and attention-pool ones while `room` (bytes) lasts."
+    small = {k: v.half() for k, v in init.items() if v.is_floating_point() and v.numel() <= 65_536}
+    room -= sum(2 * v.numel() for v in small.values())
+    for k, v in sorted(init.items(), key=lambda kv: kv[1].numel()):
+        if k in small or not v.is_floating_point() or not any(a in k for a in ('conv1.weight', 'positional_embedding', 'attnpool.')): continue
+        if 2 * v.numel() <= room: small[k] = v.half(); room -= 2 * v.numel()
+    return small
 
 def held_out_list(records:list) -> list:
     "Plain dicts (emoji, name, concept, captions) of held-out records, one per emoji: what early chapters draw and caption."
@@ -1062,7 +1069,8 @@ def save_emoji_model(result:dict, path=EMOJI_MODEL_PATH) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     info = {k: result[k] for k in ('metrics', 'config', 'held_out_design', 'word_queries') if k in result} | {
             'wall_s': round(result['wall_s'], 1), 'cpu_s': round(result['cpu_s'], 1), 'load': round(result['load'], 2), 'threads': result['threads']}
-    init = {k: v.half() for k, v in result.get('init', {}).items() if k in INIT_KEYS}
+    room = EMOJI_MAX_MB * 1e6 - 2 * sum(v.numel() for v in model.state_dict().values()) - 300e3   # metadata: a few hundred kB
+    init = initial_weights(result.get('init', {}), room)
     save_checkpoint(path, model=fp16_state_dict(model), model_config=architecture(model), init=init,
                     held_out=result.get('held_out', []), **info)
     log = {'curve': result.get('curve', []), 'history': result['history']}
