@@ -14,7 +14,7 @@ from fastcore.script import anno_parser, store_true
 from .data import write_emoji_images
 from .webdata import URL_LIST_SUFFIXES, download_shards, is_transient, records_to_shards, source_records
 from .inference import predict_main
-from .train import EMOJI_MODEL_PATH, TrainConfig, build_emoji_model, format_metrics, train_clip
+from .train import EMOJI_COMMAND, EMOJI_MODEL_PATH, TrainConfig, build_emoji_model, format_metrics, train_clip
 
 # %% auto #0
 __all__ = ['OPTION_ALIASES', 'COMMANDS', 'command_parser', 'fail_in_one_line', 'run_command', 'train_main', 'train_cli',
@@ -98,8 +98,14 @@ def train_main(data:str='shapes',                   # training data: 'shapes', a
     if threads > 0: torch.set_num_threads(threads)
     matplotlib.use('Agg')
     options = {k: v for k, v in locals().items() if k in {f.name for f in fields(TrainConfig)}}
+    given = _GIVEN.get()
+    if data == 'emoji' and resume is None and ('model' not in given if given is not None else model == 'RN-shapes'):
+        recipe = {k: v for k, v in EMOJI_COMMAND.items() if given is None or k not in given or k == 'data'}
+        print(f"--data emoji without --model trains the emoji recipe, shortened: {', '.join(f'{k} {v}' for k, v in recipe.items())} "
+              "(name a --model to train it on Noto's pictures only)")
+        options |= recipe
     return train_clip(TrainConfig(**options), resume=resume, max_steps=max_steps, progress=not quiet, overwrite=overwrite,
-                      given=_GIVEN.get())
+                      given=given)
 
 def train_cli(argv:list|None=None):
     "Entry point of the `clip_nbdev_train` command (and of `python -m clip_nbdev.cli train`)."

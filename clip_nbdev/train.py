@@ -975,7 +975,7 @@ def emoji_preset(data:str) -> dict:
 
 TRAIN_MODELS['emoji'] = emoji_preset
 TRAIN_CAPTIONS['emoji'] = keyword_captions         # the command trains on the captions the recipe trains on
-EMOJI_COMMAND = dict(data=EMOJI_DATA, model='emoji', epochs=6, augment=True)   # what `clip_nbdev_train --data emoji` trains
+EMOJI_COMMAND = dict(data=EMOJI_DATA, model='emoji', epochs=6, augment=True, spread=True)   # `clip_nbdev_train --data emoji`
 
 # %% ../nbs/06c_emoji.ipynb #eb100010
 def held_out_design_metrics(model:CLIP, data:str, seed:int=0) -> dict:
