@@ -55,6 +55,8 @@ WORDS = [
                     'This machine has no internet', "expected 0 to this machine's 2 CPUs"),
     ('bare chapter 05/06', r'\b[Cc]hapters?\s+(?:\d\d?[a-z]?(?:,\s*|\s+and\s+|\s*[–-]\s*))*0?[56]\b(?![a-z])',
                     "chapter 05's CLIP", 'chapters 05a and 06b, chapter 04, 05a'),
+    ('bare 05/06 in a list', r'\((?:\d\d[a-z]?,\s*)*0[56](?:,\s*\d\d[a-z]?)*\)|\|\s*0[56]\s*\|',
+                    'the loss and the model (05)', 'the towers (05a, 05b) in 0.5 s'),
 ]
 WORD_RES = [(name, re.compile(pat, 0 if name == 'CI' else re.I)) for name, pat, _, _ in WORDS]
 
