@@ -33,7 +33,8 @@ INDEX_NB = 'index.ipynb'   # the site's home page, from which .ci/readme.py writ
 # (name, pattern, an example the pattern must catch, a legitimate sentence it must let through); the examples are
 # the fixtures of `words_self_test`. Decisions: "issue" is rejected everywhere, quotes included (no library message
 # we quote needs it; match a shorter part of such a message instead); "seed" alone is a random seed and allowed;
-# all rules ignore case except "CI", matched in capitals only (`.ci/run` and "ci" inside words pass); "session"/"budget" are rejected whole.
+# all rules ignore case except "CI", matched in capitals only (`.ci/run` and "ci" inside words pass); "session" and
+# "budget" are rejected whole. Names in code are not read, only comments and strings (a variable `budget` is fine).
 WORDS = [
     ('issue',       r'\bissues?\b',                               'the target the issue set',
                     'an open question'),
