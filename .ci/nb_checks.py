@@ -9,9 +9,14 @@ Each check prints `FAIL <notebook>: <what is wrong>` lines; the script exits 1 i
   quarto       nbs/_quarto.yml keeps previous/next page navigation, a dark theme and wrapped code (see issue 14)
   install      each chapter's Colab cell installs `clip_nbdev[nb]` from git (and the emoji packages where used);
                reference libraries are imported in cells of their own; the closing export cell is a no-op off-project
+  words        the text speaks to a learner: no project talk (WORDS below) in any notebook's Markdown, code comments or
+               string literals (figure titles and legends are strings), and no bare "chapter 05"/"chapter 06" (the
+               chapters are 05a/05b and 06a/06b); the check first proves on fixtures that it fails (words_self_test)
+  exercises    a solution cell (`#| code-summary: "Solution"`) is folded on the site (`#| code-fold: true`) and hidden
+               in Jupyter too (cell metadata {"jupyter": {"source_hidden": true}}), and a cell after it runs code (its test)
 Usage: python .ci/nb_checks.py [--root DIR]
 """
-import ast, json, os, re, subprocess, sys, tempfile, types
+import ast, io, json, os, re, subprocess, sys, tempfile, tokenize, types
 from configparser import ConfigParser
 from pathlib import Path
 import yaml
@@ -23,6 +28,60 @@ BASE_MODULES = {'clip_nbdev', 'torch', 'torchvision', 'einops', 'matplotlib', 'P
 EMOJI_USES = re.compile(r'NotoColorEmoji|/usr/share/fonts/truetype/noto|/usr/share/unicode|\bemoji_\w+\(|clip_nbdev\.emoji\b')
 EMOJI_APT = 'fonts-noto-color-emoji unicode-data unicode-cldr-core'
 INDEX_NB = 'index.ipynb'   # the site's home page, from which .ci/readme.py writes README.md (settings.ini: readme_nb)
+
+# Words a learner should never meet: talk about how the project is run rather than about CLIP. Each entry is
+# (name, pattern, an example the pattern must catch, a legitimate sentence it must let through); the examples are
+# the fixtures of `words_self_test`. Decisions: "issue" is rejected everywhere, quotes included (no library message
+# we quote needs it; match a shorter part of such a message instead); "seed" alone is a random seed and allowed;
+# all rules ignore case except "CI", matched in capitals only (`.ci/run` and "ci" inside words pass); "session" and
+# "budget" are rejected whole. Names in code are not read, only comments and strings (a variable `budget` is fine).
+WORDS = [
+    ('issue',       r'\bissues?\b',                               'the target the issue set',
+                    'an open question'),
+    ('session',     r'\bsessions?\b',                             "a developer's earlier session",
+                    'InferenceSession and possession are other words'),
+    ('seed project', r'\bseed[- ]projects?\b|\bseed 0\d\d\b',
+                    "seed 003's captions.txt", 'trained with seed 0, then with another seed'),
+    ('target',      r'\b\d+\s*% target\b|\btarget (?:R@\d+ )?[≥>]?=?\s*\d+\s*%',
+                    'dotted: the 35% target', 'the target matrix of a batch'),
+    ('CI',          r'\bCI\b',                                    "so they don't run in CI",
+                    'bash .ci/run, the circle and the cities'),
+    ('budget',      r'\bbudgets?\b',                              "this chapter's two-minute budget",
+                    'a fixed amount of compute'),
+    ('restructure', r'\brestructur\w*|\buntil this (chapter|notebook) was\b|\bbefore the (split|restructure)\b',
+                    'Until this chapter was restructured', 'the structure of the model'),
+    ('project history', r'\b(?:before|until|since|on) 20\d\d-\d\d\b',
+                    'the rule before 2026-12', 'a table of 2026 rows'),
+    ('build machine', r'\bthis machine\b(?!\'s)|\bmachines? this project\b|\bthe machine this ran on\b',
+                    'This machine has no internet', "expected 0 to this machine's 2 CPUs"),
+    ('bare chapter 05/06', r'\b[Cc]hapters?\s+(?:\d\d?[a-z]?(?:,\s*|\s+and\s+|\s*[–-]\s*))*0?[56]\b(?![a-z])',
+                    "chapter 05's CLIP", 'chapters 05a and 06b, chapter 04, 05a'),
+    ('bare 05/06 in a list', r'\((?:\d\d[a-z]?,\s*)*0[56](?:,\s*\d\d[a-z]?)*\)|\|\s*0[56]\s*\|',
+                    'the loss and the model (05)', 'the towers (05a, 05b) in 0.5 s'),
+]
+WORD_RES = [(name, re.compile(pat, 0 if name == 'CI' else re.I)) for name, pat, _, _ in WORDS]
+
+def prose_pieces(cell) -> list:
+    "The text a reader meets in a cell: all of a Markdown cell; the comments and string literals of a code cell."
+    s = src(cell)
+    if cell['cell_type'] == 'markdown': return [s]
+    if cell['cell_type'] != 'code': return []
+    code = '\n'.join('' if l.lstrip().startswith(('!', '%')) else l for l in s.splitlines())
+    shell = [l for l in s.splitlines() if l.lstrip().startswith('!')]           # shell lines: all of it is text
+    try:
+        toks = [t.string for t in tokenize.generate_tokens(io.StringIO(code).readline)
+                if t.type in (tokenize.COMMENT, tokenize.STRING) or t.type == getattr(tokenize, 'FSTRING_MIDDLE', -1)]
+    except (tokenize.TokenError, SyntaxError, IndentationError): toks = [code]   # not Python: read it all
+    return toks + shell
+
+def word_hits(nb) -> list:
+    "[(cell index, cell id, rule name, matched text)] for every project word in a notebook's prose."
+    out = []
+    for i, c in enumerate(nb['cells']):
+        for piece in prose_pieces(c):
+            for name, rx in WORD_RES:
+                for m in rx.finditer(piece): out.append((i, c.get('id'), name, m.group(0)))
+    return out
 
 def page_name(nb_name:str) -> str:
     "The page nbdev 2.4.14 writes for a notebook (nbdev.doclinks._nbpath2html): number prefix dropped, .html."
@@ -172,6 +231,26 @@ class Checks:
             if len(exp) != 1: self.fail(name, f'expected one closing nbdev_export() cell, found {len(exp)}')
             else: self.export_cell(name, src(exp[0]))
 
+    def words(self):
+        for problem in words_self_test(): self.fail('.ci/nb_checks.py', problem)
+        for name, nb in self.nbs.items():
+            for i, cid, rule, text in word_hits(nb):
+                self.fail(name, f'cell {i} (id {cid}) says {text!r} ({rule}): speak to the learner about CLIP, '
+                                'not about the project' + ('; name 05a/05b or 06a/06b' if rule.startswith('bare') else ''))
+
+    def exercises(self):
+        for name, nb in self.nbs.items():
+            cells = nb['cells']
+            for i, c in enumerate(cells):
+                if c['cell_type'] != 'code' or not re.search(r'^#\|\s*code-summary:\s*"?Solution', src(c), re.M): continue
+                where = f'cell {i} (id {c.get("id")}), a solution,'
+                if not re.search(r'^#\|\s*code-fold:\s*true', src(c), re.M):
+                    self.fail(name, f'{where} is not folded on the site: add `#| code-fold: true`')
+                if not c.get('metadata', {}).get('jupyter', {}).get('source_hidden'):
+                    self.fail(name, f'{where} shows its answer in Jupyter: set cell metadata {{"jupyter": {{"source_hidden": true}}}}')
+                if not (i + 1 < len(cells) and executed(cells[i + 1]) and 'hide' not in directives(src(cells[i + 1]))):
+                    self.fail(name, f'{where} is not followed by a visible code cell that tests it')
+
     @staticmethod
     def import_roots(s):
         s = '\n'.join(l for l in s.splitlines() if not l.lstrip().startswith(('!', '%')))
@@ -203,10 +282,26 @@ class Checks:
             if saved is not None: sys.modules['nbdev'] = saved
             else: sys.modules.pop('nbdev', None)
 
+def words_self_test() -> list:
+    "Each WORDS rule must catch its example in Markdown, in a comment and in a string, and let its legit sentence pass."
+    problems = []
+    for name, pat, bad, good in WORDS:
+        md = lambda t: {'cell_type': 'markdown', 'id': 'fx', 'source': [t]}
+        code = lambda t: {'cell_type': 'code', 'id': 'fx', 'source': [t]}
+        for kind, cell in (('Markdown', md(f'Some text: {bad}.')), ('a comment', code(f'x = 1   # {bad}')),
+                           ('a string', code(f'ax.set_title({bad!r})')), ('an f-string', code(f'label = f"{{n}} {bad}"'))):
+            if not any(rule == name for _, _, rule, _ in word_hits({'cells': [cell]})):
+                problems.append(f'words rule {name!r} misses {bad!r} in {kind}')
+        if hits := word_hits({'cells': [md(good), code(f'x = {good!r}   # {good}')]}):
+            problems.append(f'words rule(s) {sorted({h[2] for h in hits})} reject the legitimate {good!r}')
+    if word_hits({'cells': [{'cell_type': 'code', 'id': 'fx', 'source': ['issue = session = 1\nCI = budget']}]}):
+        problems.append('words rules read names in code, not only comments and strings')
+    return problems
+
 def main():
     root = Path(sys.argv[sys.argv.index('--root') + 1]) if '--root' in sys.argv else Path(__file__).resolve().parent.parent
     ch = Checks(root)
-    for check in ('kernelspec', 'sidebar', 'links', 'markdown', 'outputs', 'quarto', 'install'):
+    for check in ('kernelspec', 'sidebar', 'links', 'markdown', 'outputs', 'quarto', 'install', 'words', 'exercises'):
         before = len(ch.failures)
         getattr(ch, check)()
         print(f"{'ok  ' if len(ch.failures) == before else 'FAIL'} {check}")

@@ -21,7 +21,7 @@ __all__ = ['OPTION_ALIASES', 'COMMANDS', 'command_parser', 'fail_in_one_line', '
            'shards_main', 'shards_cli', 'emoji_cli', 'emoji_model_main', 'emoji_model_cli', 'run_subcommand']
 
 # %% ../nbs/A6_cli.ipynb #cl000009
-OPTION_ALIASES = {'--grad_checkpointing': ['--grad-checkpoint'], '--warmup': ['--warmup-steps', '--warmup_steps']}   # seed projects' names
+OPTION_ALIASES = {'--grad_checkpointing': ['--grad-checkpoint'], '--warmup': ['--warmup-steps', '--warmup_steps']}   # other from-scratch CLIPs' spellings
 
 def command_parser(func:Callable, prog:str|None=None) -> argparse.ArgumentParser:
     "fastcore's parser of `func`'s signature, where every `--snake_case` option can also be spelled `--snake-case`."
@@ -65,7 +65,7 @@ def train_main(data:str='shapes',                   # training data: 'shapes', a
                lr:float=1e-3,                       # peak learning rate
                warmup:int=30,                       # warm-up steps
                weight_decay:float=0.2,              # AdamW weight decay on matrices, kernels and embeddings
-               decay_embeddings:bool=True,          # --no-decay_embeddings: keep the embedding tables out of weight decay (the rule before 2026-12)
+               decay_embeddings:bool=True,          # --no-decay_embeddings: keep the embedding tables out of weight decay (as some from-scratch CLIPs do)
                beta1:float=0.9,                     # AdamW β₁
                beta2:float=0.98,                    # AdamW β₂
                eps:float=1e-6,                      # AdamW ε

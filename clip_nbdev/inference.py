@@ -87,7 +87,7 @@ def write_feature_cache(path, cache:dict):
 # %% ../nbs/A3_inference.ipynb #in000010
 class CLIPInference:
     "A CLIP with its tokenizer and preprocessing, offering `similarity`, `classify`, `retrieve_images` and `retrieve_texts`."
-    def __init__(self, model:nn.Module,       # chapter 05's CLIP (or any model with encode_image, encode_text, logit_scale)
+    def __init__(self, model:nn.Module,       # chapter 05b's CLIP (or any model with encode_image, encode_text, logit_scale)
                  tokenizer:Callable|None=None, # texts → ids; default: the model's own (tokenizer_for)
                  transform:Callable|None=None, # PIL image → tensor; default: clip_transform(model.image_size)
                  device:str|torch.device|None=None, # default: pick_device() (a GPU when there is one)

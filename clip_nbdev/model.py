@@ -186,7 +186,7 @@ MODEL_CONFIGS = {
     'ViT-L-14-336': dict(embed_dim=768, vision_cfg=_VIT(336, 14, 1024, 24), text_cfg=dict(_TEXT_512, width=768, heads=12)),
     'RN-tiny':      dict(embed_dim=128, vision_cfg=_RN([1, 1, 1, 1], 32, 64), text_cfg=_TEXT_TINY),
     'ViT-tiny':     dict(embed_dim=128, vision_cfg=_VIT(64, 8, 128, 4), text_cfg=_TEXT_TINY),
-    'tiny-char':    _split_preset(256, 6),     # a seed project's four sizes (joint width, total depth), char-level text
+    'tiny-char':    _split_preset(256, 6),     # another from-scratch CLIP's four sizes (joint width, total depth), char-level text
     'small-char':   _split_preset(384, 8),
     'base-char':    _split_preset(512, 12),
     'large-char':   _split_preset(768, 24),

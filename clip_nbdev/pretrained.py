@@ -86,7 +86,7 @@ def load_openai(name_or_path,      # a name in OPENAI_MODELS (any spelling), or 
                 root:str|Path|None=None, # download folder (default: default_cache_dir())
                 model_config:str|Path|dict|None=None, # the architecture, for a state dict whose shapes are not one of OpenAI's (see from_openai_state_dict)
                ) -> tuple:
-    "(model, transform): one of OpenAI's CLIPs as chapter 05's `CLIP` in eval mode (float32), and its preprocessing."
+    "(model, transform): one of OpenAI's CLIPs as chapter 05b's `CLIP` in eval mode (float32), and its preprocessing."
     path, key = Path(name_or_path), openai_name(name_or_path)
     if not path.is_file():
         if key is None: raise ValueError(f"expected one of {list(OPENAI_MODELS)} or the path of an OpenAI CLIP file, got {str(name_or_path)!r}")
@@ -139,7 +139,7 @@ def load_clip(path,        # a clip_nbdev checkpoint, a PACKAGED_MODELS name ('e
               assets:str|Path|None=None, # where packaged models live (default: assets_dir())
               model_config:str|Path|dict|None=None, # the architecture of a plain state dict whose shapes are not one of OpenAI's
              ) -> tuple:
-    "(model, tokenizer): chapter 05's `CLIP` in eval mode on the CPU, and a tokenizer with the model's context length."
+    "(model, tokenizer): chapter 05b's `CLIP` in eval mode on the CPU, and a tokenizer with the model's context length."
     path = resolve_checkpoint(path, assets)
     obj = read_checkpoint(existing_file(path, 'a clip_nbdev checkpoint or an OpenAI CLIP file'))
     try: model = _clip_from(obj, model_config)

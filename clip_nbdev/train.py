@@ -367,7 +367,7 @@ class TrainConfig(LoopConfig):
     eval_every:int = 0               # validate every this many steps (0: at the end of each epoch)
     best_metric:str = 'mean R@1'     # validation metric that picks best.pt: one of `VAL_METRICS` (loss: lower is better)
     accum_steps:int = 1              # embed a batch in this many micro-batches, with one batch's gradients (gradient caching)
-    decay_embeddings:bool = True     # weight decay on embedding tables too (the paper, open_clip); False: the rule before 2026-12
+    decay_embeddings:bool = True     # weight decay on embedding tables too (the paper, open_clip); False: embeddings undecayed too
     spread:bool = False              # spread each key's (concept's) images evenly over every epoch: fewer repeats in a batch (06c)
     image_root:str = ''              # where `data`'s caption file finds its images, if not beside it ('': the reader's default)
 
