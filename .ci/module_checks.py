@@ -47,8 +47,6 @@ PENDING = {               # (importer: module name or notebook stem, imported mo
     ('01_attention', 'train'): "01's trained-attention figure loads the packaged model with 06b's loader",
     ('01_attention', 'model'): "01's trained-attention figure builds a CLIP at init",
     ('01_attention', 'text'): "01's trained-attention figure tokenizes captions",
-    ('03_vit', 'train'): "03's attention figures draw held-out emoji with 06b's emoji_training_records",
-    ('03_vit', 'emoji_vit'): "03's attention figures load the emoji ViT with appendix A5's loader",
     ('05_infonce', 'train'): "05a's figures and batch experiment load the packaged model and the emoji training split",
     ('05_infonce_model', 'train'): "05b's figures and tower experiment load the packaged model and the emoji training split",
     ('06_train_flickr', 'train'): "06a's emoji sanity run uses 06b's Trainer",
