@@ -19,8 +19,9 @@ from torchvision import transforms as T
 # %% auto #0
 __all__ = ['OPENAI_MEAN', 'OPENAI_STD', 'ASSETS', 'EMOJI_FONTS', 'pick_device', 'short_warning', 'notebook_setup', 'ulps',
            'sample_photo', 'show_image', 'clip_transform', 'denormalize', 'check_images', 'patchify', 'unpatchify',
-           'show_patch_grid', 'PatchEmbed', 'packaged_weights', 'tower_state', 'relative_change', 'find_file',
-           'load_emoji_font', 'emoji_font', 'draw_emoji', 'position_similarity', 'show_position_similarity']
+           'show_patch_grid', 'PatchEmbed', 'packaged_weights', 'tower_state', 'text_tower_state', 'relative_change',
+           'find_file', 'load_emoji_font', 'emoji_font', 'draw_emoji', 'position_similarity',
+           'show_position_similarity']
 
 # %% ../nbs/00_patches.ipynb #064b4529
 def pick_device() -> torch.device:
@@ -191,6 +192,10 @@ def packaged_weights(name:str|Path='emoji',   # 'emoji' (the CLIP), 'emoji_vit' 
 def tower_state(state:dict, prefix:str) -> dict:
     "The tensors of `state` whose names start with `prefix` ('visual.'), without it: one component's state dict."
     return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+
+def text_tower_state(state:dict) -> dict:
+    "A CLIP's text-tower tensors: all but `visual.*` and `logit_scale` (CLIP keeps its text parts at the top level)."
+    return {k: v for k, v in state.items() if not k.startswith('visual.') and k != 'logit_scale'}
 
 def relative_change(trained:torch.Tensor, init:torch.Tensor) -> float:
     "How far training moved a tensor from its initial value: ‖W − W₀‖ / ‖W₀‖ (0: not at all)."
