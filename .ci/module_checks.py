@@ -7,10 +7,14 @@ Fails (exit 1) when
             (they only hide a cycle), the lazy lookups of `clip_nbdev.moved.moved_names` (the deprecation path) do not;
   private   a module imports another module's private name (`from .data import _helper`): make it public or move it;
   generic   a module exports a name so generic that it says nothing at the call site or shadows a common function
-            (`warn`, `main`, `run` … see GENERIC): name what it does.
+            (`warn`, `main`, `run` … see GENERIC): name what it does;
+  forward   a main-path module, or a main-path notebook's code, imports a later chapter's module or an appendix's
+            (chapter order: MAIN_PATH; a notebook may import its own module): each chapter stands on the ones before
+            it. `moved` (the deprecation path, ANYWHERE) is allowed everywhere; PENDING lists the imports still to move.
+Every run first checks itself on a temporary copy of the project with a forward import added, which must fail.
 With --graph it prints one line per module: the clip_nbdev modules it imports, and from which notebook it is exported.
 """
-import ast, sys
+import ast, json, re, shutil, sys, tempfile
 from pathlib import Path
 
 GENERIC = {'warn', 'log', 'info', 'debug', 'error', 'print', 'open', 'input', 'main', 'run', 'load', 'save', 'show', 'plot',
@@ -32,6 +36,69 @@ def package_imports(tree, pkg):
             for a in node.names:
                 if a.name.startswith(f'{pkg}.'): yield a.name.split('.')[1], [], node.lineno
 
+MAIN_PATH = ['00_prologue', '00_patches', '01_attention', '02_resnet', '03_vit', '04_text_encoder', '05_infonce',
+             '05_infonce_model', '06_train_flickr', '06b_train_loop', '07_zero_shot']   # the course's order
+ANYWHERE = {'moved'}      # old names' deprecation path: a module's `__getattr__` pointing at where a name went
+PENDING = {               # (importer: module name or notebook stem, imported module): still to be moved forwards
+    ('train', 'webdata'): "06b's trainer reads webdataset shards (appendix A4) for --data wds:",
+    ('06b_train_loop', 'webdata'): "06b's trainer reads webdataset shards (appendix A4) for --data wds:",
+    ('00_prologue', 'patches'): "the prologue, a preview before chapter 00, uses 00's notebook_setup",
+    ('00_prologue', 'train'): "the prologue's emoji records come from 06b's emoji_training_records",
+    ('05_infonce', 'train'): "05a's batch-size experiment needs the emoji training split (06b's emoji_training_records)",
+    ('05_infonce_model', 'train'): "05b's tower experiment needs the emoji training split and 06b's EMOJI_MODELS",
+    ('06_train_flickr', 'train'): "06a's emoji sanity run uses 06b's Trainer",
+    ('07_zero_shot', 'pretrained'): "07's OpenAI-weights cells (not run here) use appendix A1's load_clip",
+}
+
+def notebook_imports(nb_path, pkg):
+    "(module, cell id) for every `from pkg.X import` / `import pkg.X` in a notebook's code cells (strings included)."
+    pattern = re.compile(rf'(?:from\s+{pkg}\.(\w+)\s+import|import\s+{pkg}\.(\w+))')
+    for cell in json.loads(Path(nb_path).read_text(encoding='utf-8'))['cells']:
+        if cell['cell_type'] != 'code': continue
+        for m in pattern.finditer(''.join(cell['source'])): yield m.group(1) or m.group(2), cell.get('id', '?')
+
+def forward_imports(edges:dict, sources:dict, nbs_dir:Path, pkg:str) -> tuple:
+    "(problems, pending used): main-path modules and notebooks importing a later chapter's or an appendix's module."
+    chapter = {m: Path(src).stem for m, src in sources.items()}          # module → the notebook it is exported from
+    rank = {nb: i for i, nb in enumerate(MAIN_PATH)}
+    def bad(importer_rank, own, target) -> str|None:
+        if target == own or target in ANYWHERE or target not in chapter: return None
+        t = chapter[target]
+        if t not in rank: return f'appendix module {target} ({t})'
+        if rank[t] > importer_rank: return f'later chapter module {target} ({t})'
+    problems, used = [], set()
+    for m, targets in edges.items():
+        if chapter.get(m) not in rank: continue
+        for t in sorted(targets):
+            why = bad(rank[chapter[m]], m, t)
+            if why and (m, t) in PENDING: used.add((m, t))
+            elif why: problems.append(f'forward  {m}.py ({chapter[m]}) imports {why}')
+    own_module = {nb: m for m, nb in chapter.items()}
+    for nb in MAIN_PATH:
+        path = nbs_dir/f'{nb}.ipynb'
+        if not path.exists(): continue
+        for t, cid in notebook_imports(path, pkg):
+            why = bad(rank[nb], own_module.get(nb), t)
+            if why and (nb, t) in PENDING: used.add((nb, t))
+            elif why: problems.append(f'forward  {nb}.ipynb cell {cid} imports {why}')
+    return problems, used
+
+def self_test(root:Path, pkg:str):
+    "On a copy of the project, a forward import in a module and in a notebook must each be reported."
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        shutil.copytree(root/pkg, tmp/pkg, ignore=shutil.ignore_patterns('assets', '__pycache__'))
+        shutil.copytree(root/'nbs', tmp/'nbs', ignore=lambda d, names: [n for n in names if not n.endswith('.ipynb')])
+        with open(tmp/pkg/'patches.py', 'a') as f: f.write('\nfrom .train import TrainConfig\n')
+        nb = json.loads((tmp/'nbs'/'02_resnet.ipynb').read_text(encoding='utf-8'))
+        nb['cells'].append({'cell_type': 'code', 'id': 'bad-import', 'metadata': {}, 'outputs': [], 'execution_count': None,
+                            'source': ['from clip_nbdev.inference import predict_main']})
+        (tmp/'nbs'/'02_resnet.ipynb').write_text(json.dumps(nb), encoding='utf-8')
+        problems = check(tmp, quiet=True)
+    found = [p for p in problems if p.startswith('forward')]
+    assert any('patches.py' in p and 'train' in p for p in found), f'self-test: a forward module import went unreported: {problems}'
+    assert any('bad-import' in p and 'appendix module inference' in p for p in found), f'self-test: a notebook import went unreported: {problems}'
+
 def exported(tree):
     "The module's `__all__`, if it sets one."
     for node in tree.body:
@@ -39,8 +106,8 @@ def exported(tree):
             return list(ast.literal_eval(node.value))
     return []
 
-def main(argv):
-    root = Path(__file__).resolve().parents[1]
+def check(root:Path, argv=(), quiet=False) -> list:
+    "Every problem found in the project at `root` (prints the graph with --graph)."
     pkg_dir = next(p.parent for p in root.glob('*/__init__.py') if (p.parent/'_modidx.py').exists())
     pkg = pkg_dir.name
     mods = {p.stem: p for p in sorted(pkg_dir.glob('*.py')) if p.stem not in ('__init__', '_modidx')}
@@ -74,8 +141,20 @@ def main(argv):
     if '--graph' in argv:
         order = sorted(mods, key=lambda m: (sources.get(m, ''), m))
         for m in order: print(f"{m:<12} ({sources.get(m, '?')}) imports: {', '.join(sorted(edges[m])) or '—'}")
+    forward, used = forward_imports(edges, sources, root/'nbs', pkg)
+    problems += forward
+    if not quiet:
+        for p in sorted(used): print(f'pending  {p[0]} imports {p[1]}: {PENDING[p]}')
+        for p in sorted(set(PENDING) - used): print(f'note     PENDING entry {p} is no longer needed: remove it')
+        print(f'module checks: {len(problems)} problem(s) in {len(mods)} modules; {len(used)} pending forward import(s)')
+    return problems
+
+def main(argv):
+    root = Path(__file__).resolve().parents[1]
+    pkg = next(p.parent for p in root.glob('*/__init__.py') if (p.parent/'_modidx.py').exists()).name
+    self_test(root, pkg)
+    problems = check(root, argv)
     for p in problems: print('FAIL', p)
-    print(f'module checks: {len(problems)} problem(s) in {len(mods)} modules')
     return 1 if problems else 0
 
 if __name__ == '__main__': sys.exit(main(sys.argv[1:]))

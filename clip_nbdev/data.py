@@ -19,18 +19,17 @@ from .patches import clip_transform, show_image
 # %% auto #0
 __all__ = ['SHAPE_COLOURS', 'SHAPE_NAMES', 'SHAPE_SIZES', 'SHAPE_POSITIONS', 'HELD_OUT_COMBOS', 'SHAPE_TEMPLATES',
            'SHAPES_SPLITS', 'FLICKR30K_SPLITS', 'KAGGLE_HEADER', 'HF_FLICKR_COLUMNS', 'CAPTION_FILES', 'SOURCES',
-           'EMOJI_APT', 'EMOJI_FONTS', 'EMOJI_TEST_FILES', 'CLDR_DIRS', 'EMOJI_IMAGE_SIZES', 'EMOJI_DESIGNS',
-           'NPM_INSTALL', 'CAIROSVG_PIP', 'EMOJI_SPLITS', 'Record', 'ArrowImage', 'to_rgb', 'load_image',
-           'render_shape', 'shape_captions', 'shapes_records', 'show_records', 'existing_path', 'existing_file',
-           'read_text_file', 'read_json_file', 'read_results_csv', 'read_karpathy_json', 'assign_splits',
-           'read_flickr_kaggle', 'read_hf_flickr', 'read_caption_folder', 'load_records', 'emoji_files',
-           'read_emoji_test', 'read_cldr_annotations', 'emoji_concept', 'load_emoji_font', 'draw_emoji', 'cache_root',
-           'emoji_cache_dir', 'emoji_file_name', 'make_once', 'build_emoji_images', 'emoji_designs_dir',
-           'check_designs', 'npm_pack', 'fetch_emoji_designs', 'name_slug', 'code_point_name', 'fluent_slugs',
-           'design_file_names', 'match_design_files', 'glyph_on_white', 'render_design_image', 'build_design_images',
-           'EmojiRecord', 'emoji_captions', 'read_design_notes', 'emoji_records', 'emoji_source', 'write_emoji_images',
-           'ImageRecords', 'PairDataset', 'EvalImages', 'caption_table', 'collate_skip', 'spread_order',
-           'ResumableSampler', 'ClipLoader']
+           'EMOJI_APT', 'EMOJI_TEST_FILES', 'CLDR_DIRS', 'EMOJI_IMAGE_SIZES', 'EMOJI_DESIGNS', 'NPM_INSTALL',
+           'CAIROSVG_PIP', 'EMOJI_SPLITS', 'Record', 'ArrowImage', 'to_rgb', 'load_image', 'render_shape',
+           'shape_captions', 'shapes_records', 'show_records', 'existing_path', 'existing_file', 'read_text_file',
+           'read_json_file', 'read_results_csv', 'read_karpathy_json', 'assign_splits', 'read_flickr_kaggle',
+           'read_hf_flickr', 'read_caption_folder', 'load_records', 'emoji_files', 'read_emoji_test',
+           'read_cldr_annotations', 'emoji_concept', 'cache_root', 'emoji_cache_dir', 'emoji_file_name', 'make_once',
+           'build_emoji_images', 'emoji_designs_dir', 'check_designs', 'npm_pack', 'fetch_emoji_designs', 'name_slug',
+           'code_point_name', 'fluent_slugs', 'design_file_names', 'match_design_files', 'glyph_on_white',
+           'render_design_image', 'build_design_images', 'EmojiRecord', 'emoji_captions', 'read_design_notes',
+           'emoji_records', 'emoji_source', 'write_emoji_images', 'ImageRecords', 'PairDataset', 'EvalImages',
+           'caption_table', 'collate_skip', 'spread_order', 'ResumableSampler', 'ClipLoader']
 
 # %% ../nbs/06_train_flickr.ipynb #d5058d1c
 @dataclass
@@ -390,32 +389,18 @@ import hashlib, os, shutil, tempfile, xml.etree.ElementTree as ET
 from PIL import ImageFont, features
 
 # %% ../nbs/06_train_flickr.ipynb #em000004
+from .patches import EMOJI_FONTS, find_file   # chapter 00 finds the font and draws emoji
 EMOJI_APT = 'apt-get install fonts-noto-color-emoji unicode-data unicode-cldr-core'
-EMOJI_FONTS = ('/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf',       # Debian, Ubuntu, Colab
-               '/usr/share/fonts/noto/NotoColorEmoji.ttf',                  # Arch, Fedora
-               '/usr/share/fonts/google-noto-emoji/NotoColorEmoji.ttf',
-               '/System/Library/Fonts/Apple Color Emoji.ttc',               # macOS
-               '~/Library/Fonts/NotoColorEmoji.ttf')
 EMOJI_TEST_FILES = ('/usr/share/unicode/emoji/emoji-test.txt', '/usr/share/unicode-data/emoji/emoji-test.txt',
                     '~/.local/share/unicode/emoji/emoji-test.txt')
 CLDR_DIRS = ('/usr/share/unicode/cldr/common', '~/.local/share/unicode/cldr/common')
 
-def _find(given, candidates, what:str, install:str) -> Path:
-    "`given` if set (it must exist), else the first of `candidates` that exists, else a one-line error naming what to install."
-    if given is not None:
-        path = Path(given).expanduser()
-        if not path.exists(): raise FileNotFoundError(f"{path} does not exist; expected {what}")
-        return path
-    for c in candidates:
-        if (path := Path(c).expanduser()).exists(): return path
-    raise FileNotFoundError(f"no {what} found (looked in {', '.join(candidates)}); install it: {install}")
-
 def emoji_files(font:str|Path|None=None, emoji_test:str|Path|None=None, cldr:str|Path|None=None) -> dict:
     "Paths of the colour emoji font, Unicode's emoji-test.txt and CLDR's annotation folder (found, or as given)."
-    return {'font': _find(font, EMOJI_FONTS, 'a colour emoji font', 'apt-get install fonts-noto-color-emoji (macOS has Apple Color Emoji)'),
-            'emoji_test': _find(emoji_test, EMOJI_TEST_FILES, "Unicode's emoji-test.txt", 'apt-get install unicode-data (or download '
+    return {'font': find_file(font, EMOJI_FONTS, 'a colour emoji font', 'apt-get install fonts-noto-color-emoji (macOS has Apple Color Emoji)'),
+            'emoji_test': find_file(emoji_test, EMOJI_TEST_FILES, "Unicode's emoji-test.txt", 'apt-get install unicode-data (or download '
                                 'https://unicode.org/Public/emoji/latest/emoji-test.txt)'),
-            'cldr': _find(cldr, CLDR_DIRS, "CLDR's common/ folder (annotations/en.xml)", 'apt-get install unicode-cldr-core '
+            'cldr': find_file(cldr, CLDR_DIRS, "CLDR's common/ folder (annotations/en.xml)", 'apt-get install unicode-cldr-core '
                           '(or unzip cldr-common from https://cldr.unicode.org)')}
 
 # %% ../nbs/06_train_flickr.ipynb #em000008
@@ -466,25 +451,7 @@ def emoji_concept(name:str) -> str:
     return rest or 'person'
 
 # %% ../nbs/06_train_flickr.ipynb #em000018
-def load_emoji_font(path) -> ImageFont.FreeTypeFont:
-    "A colour emoji font at a size it has bitmaps for (Noto Color Emoji: 109; Apple Color Emoji: 160, 96, 64 ...)."
-    for size in (109, 160, 96, 64, 48, 137, 128):
-        try: return ImageFont.truetype(str(path), size, layout_engine=ImageFont.Layout.RAQM if features.check('raqm') else None)
-        except OSError: continue
-    raise ValueError(f"{path}: expected a colour emoji font with bitmaps at size 109 (Noto) or 160/96/64 (Apple), got none of them")
-
-def draw_emoji(emoji:str, font, image_size:int=64, margin:float=0.06) -> Image.Image|None:
-    "One emoji drawn in colour, cropped to its glyph, centred on a white square of side `image_size`; None if the font draws nothing."
-    s = int(font.size * 1.6)
-    canvas = Image.new('RGBA', (2 * s, s), (255, 255, 255, 0))
-    ImageDraw.Draw(canvas).text((s // 4, s // 8), emoji, font=font, embedded_color=True)
-    bbox = canvas.getchannel('A').getbbox()
-    if bbox is None: return None
-    glyph = canvas.crop(bbox)
-    side = int(max(glyph.size) * (1 + 2 * margin))
-    square = Image.new('RGBA', (side, side), (255, 255, 255, 255))
-    square.alpha_composite(glyph, ((side - glyph.width) // 2, (side - glyph.height) // 2))
-    return square.convert('RGB').resize((image_size, image_size), Image.LANCZOS)
+from .patches import load_emoji_font, draw_emoji
 
 # %% ../nbs/06_train_flickr.ipynb #em000023
 EMOJI_IMAGE_SIZES = (8, 1024)   # the image sizes `build_emoji_images` accepts: the font's glyphs are ~140 px, so larger only blurs

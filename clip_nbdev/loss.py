@@ -17,7 +17,7 @@ from fastcore.basics import patch
 __all__ = ['LOGIT_SCALE_INIT', 'MAX_LOGIT_SCALE', 'SIGLIP_SCALE_INIT', 'SIGLIP_BIAS_INIT', 'l2_normalize',
            'cosine_similarity_matrix', 'log_softmax', 'cross_entropy', 'contrastive_loss', 'clip_loss',
            'clamp_logit_scale_', 'siglip_loss', 'AllGather', 'all_gather_features', 'ClipLoss', 'SigLipLoss',
-           'grad_cache_backward']
+           'grad_cache_backward', 'retrieval_ranks', 'retrieval_metrics', 'retrieval_chance']
 
 # %% ../nbs/05_infonce.ipynb #051c875d
 def l2_normalize(x:torch.Tensor, eps:float=1e-12) -> torch.Tensor:
@@ -266,3 +266,50 @@ def grad_cache_backward(forward,          # (images, texts) → (image_features,
     text_grads = text_features.grad.tensor_split(accum_steps)               # K × (b, E)
     _replay_backward(forward, chunks, rngs, image_grads, text_grads, scale, no_sync)  # 3. with a graph
     return loss.detach()
+
+# %% ../nbs/05_infonce.ipynb #ea05a002
+from collections import Counter
+
+def retrieval_ranks(sim:torch.Tensor,             # (I, T) similarity of every image with every text
+                    text_image:torch.Tensor,      # (T,) index of the image each text belongs to
+                    image_keys:list|None=None,    # (I,) hashable keys; a hit is an item with the query's key (default: the image itself)
+                   ) -> tuple:
+    "1-based rank of the first hit for every image query (→ texts) and every text query (→ images)."
+    n_images, n_texts = sim.shape
+    if text_image.shape != (n_texts,): raise ValueError(f"expected text_image of shape ({n_texts},), got {tuple(text_image.shape)}")
+    keys = list(range(n_images)) if image_keys is None else list(image_keys)
+    if len(keys) != n_images: raise ValueError(f"expected {n_images} image keys, got {len(keys)}")
+    ids = {k: i for i, k in enumerate(dict.fromkeys(keys))}
+    image_id = torch.tensor([ids[k] for k in keys], device=sim.device)           # (I,)
+    match = image_id[:, None] == image_id[text_image][None, :]                   # (I, T): does text t describe image i's content?
+    first_hit = lambda s, m: m.gather(1, s.argsort(dim=1, descending=True, stable=True)).float().argmax(1) + 1
+    return first_hit(sim, match), first_hit(sim.T, match.T)                      # (I,), (T,)
+
+def retrieval_metrics(image_features:torch.Tensor, text_features:torch.Tensor, text_image:torch.Tensor,
+                      image_keys:list|None=None, ks:tuple=(1, 5, 10)) -> dict:
+    "Retrieval: image→text and text→image R@K (%) and mean rank, from (I, D) and (T, D) features."
+    image_features = nn.functional.normalize(image_features.float(), dim=-1)
+    text_features = nn.functional.normalize(text_features.float(), dim=-1)
+    ranks = retrieval_ranks(image_features @ text_features.T, text_image, image_keys)
+    out = {}
+    for name, r in zip(('image→text', 'text→image'), ranks):
+        out |= {f'{name} R@{k}': 100 * (r <= k).float().mean().item() for k in ks}
+        out[f'{name} mean rank'] = r.float().mean().item()
+    return out
+
+def retrieval_chance(image_keys:list,            # (I,) the key of each image (its concept)
+                     text_keys:list,             # (T,) the key of each text (the key of the image it was written for)
+                     ks:tuple=(1, 5, 10)) -> dict:
+    "R@k (%) of a random ranking when a hit is any item with the query's key, each direction, and their mean ('chance R@k')."
+    image_n, text_n = Counter(image_keys), Counter(text_keys)
+    def hit_chance(candidates:Counter, n:int, key, k:int) -> float:
+        "P(at least one of the query's n_c items among k drawn from n without replacement) = 1 − C(n − n_c, k) / C(n, k)."
+        miss = 1.0
+        for i in range(min(k, n)): miss *= max(n - candidates[key] - i, 0) / (n - i)
+        return 1 - miss
+    out = {}
+    for k in ks:
+        i2t = sum(hit_chance(text_n, len(text_keys), key, k) for key in image_keys) / len(image_keys)
+        t2i = sum(hit_chance(image_n, len(image_keys), key, k) for key in text_keys) / len(text_keys)
+        out |= {f'image→text chance R@{k}': 100 * i2t, f'text→image chance R@{k}': 100 * t2i, f'chance R@{k}': 50 * (i2t + t2i)}
+    return out

@@ -17,9 +17,11 @@ import matplotlib.pyplot as plt
 from torchvision import transforms as T
 
 # %% auto #0
-__all__ = ['OPENAI_MEAN', 'OPENAI_STD', 'pick_device', 'short_warning', 'notebook_setup', 'ulps', 'sample_photo', 'show_image',
-           'clip_transform', 'denormalize', 'check_images', 'patchify', 'unpatchify', 'show_patch_grid', 'PatchEmbed',
-           'position_similarity', 'show_position_similarity']
+__all__ = ['OPENAI_MEAN', 'OPENAI_STD', 'ASSETS', 'EMOJI_FONTS', 'pick_device', 'short_warning', 'notebook_setup', 'ulps',
+           'sample_photo', 'show_image', 'clip_transform', 'denormalize', 'check_images', 'patchify', 'unpatchify',
+           'show_patch_grid', 'PatchEmbed', 'packaged_weights', 'tower_state', 'text_tower_state', 'relative_change',
+           'find_file', 'load_emoji_font', 'emoji_font', 'draw_emoji', 'position_similarity',
+           'show_position_similarity']
 
 # %% ../nbs/00_patches.ipynb #064b4529
 def pick_device() -> torch.device:
@@ -160,6 +162,86 @@ class PatchEmbed(nn.Conv2d):
         check_images(x, self.patch_size, self.in_chans)
         x = super().forward(x)                        # (B, width, H/P, W/P)
         return rearrange(x, 'b d gh gw -> b (gh gw) d')  # (B, N, width)
+
+# %% ../nbs/00_patches.ipynb #ea000002
+import clip_nbdev
+from PIL import ImageDraw, ImageFont, features
+
+ASSETS = Path(clip_nbdev.__file__).parent/'assets'   # the packaged models (package data)
+
+def _float32(tensors:dict) -> dict:
+    return {k: v.float() if v.is_floating_point() else v for k, v in tensors.items()}
+
+def packaged_weights(name:str|Path='emoji',   # 'emoji' (the CLIP), 'emoji_vit' (its ViT image tower), or a .pt path
+                    ) -> dict:
+    "A packaged checkpoint's float32 tensors by CLIP key ('state', 'init'), its 'config', 'held_out' and 'metrics'."
+    path = Path(name) if str(name).endswith('.pt') else ASSETS/f'{name}.pt'
+    if not path.exists(): raise FileNotFoundError(f"{path} does not exist; expected a packaged checkpoint (emoji, emoji_vit)")
+    ckpt = torch.load(path, map_location='cpu', weights_only=True)
+    if 'model' in ckpt:                                    # a whole CLIP: OpenAI's keys
+        state, config = ckpt['model'], ckpt['model_config']
+    elif 'visual' in ckpt:                                 # an image tower alone: its keys as they sit in a CLIP
+        state = {f'visual.{k}': v for k, v in ckpt['visual'].items()}
+        state['logit_scale'] = torch.tensor(float(ckpt['logit_scale']))
+        config = {'embed_dim': ckpt['embed_dim'], 'vision_cfg': ckpt['vision_cfg']}
+    else: raise ValueError(f"{path}: expected a checkpoint with 'model' or 'visual' weights, got keys {sorted(ckpt)}")
+    init = {k if k in state else f'visual.{k}': v for k, v in ckpt.get('init', {}).items()}
+    return {'state': _float32(state), 'init': _float32(init), 'config': config,
+            'held_out': ckpt.get('held_out', []), 'metrics': ckpt.get('metrics', {})}
+
+def tower_state(state:dict, prefix:str) -> dict:
+    "The tensors of `state` whose names start with `prefix` ('visual.'), without it: one component's state dict."
+    return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+
+def text_tower_state(state:dict) -> dict:
+    "A CLIP's text-tower tensors: all but `visual.*` and `logit_scale` (CLIP keeps its text parts at the top level)."
+    return {k: v for k, v in state.items() if not k.startswith('visual.') and k != 'logit_scale'}
+
+def relative_change(trained:torch.Tensor, init:torch.Tensor) -> float:
+    "How far training moved a tensor from its initial value: ‖W − W₀‖ / ‖W₀‖ (0: not at all)."
+    return ((trained.float() - init.float()).norm() / init.float().norm()).item()
+
+# %% ../nbs/00_patches.ipynb #ea000008
+EMOJI_FONTS = ('/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf',       # Debian, Ubuntu, Colab
+               '/usr/share/fonts/noto/NotoColorEmoji.ttf',                  # Arch, Fedora
+               '/usr/share/fonts/google-noto-emoji/NotoColorEmoji.ttf',
+               '/System/Library/Fonts/Apple Color Emoji.ttc',               # macOS
+               '~/Library/Fonts/NotoColorEmoji.ttf')
+
+def find_file(given, candidates, what:str, install:str) -> Path:
+    "`given` if set (it must exist), else the first of `candidates` that exists, else a one-line error naming what to install."
+    if given is not None:
+        path = Path(given).expanduser()
+        if not path.exists(): raise FileNotFoundError(f"{path} does not exist; expected {what}")
+        return path
+    for c in candidates:
+        if (path := Path(c).expanduser()).exists(): return path
+    raise FileNotFoundError(f"no {what} found (looked in {', '.join(candidates)}); install it: {install}")
+
+def load_emoji_font(path) -> ImageFont.FreeTypeFont:
+    "A colour emoji font at a size it has bitmaps for (Noto Color Emoji: 109; Apple Color Emoji: 160, 96, 64 ...)."
+    for size in (109, 160, 96, 64, 48, 137, 128):
+        try: return ImageFont.truetype(str(path), size, layout_engine=ImageFont.Layout.RAQM if features.check('raqm') else None)
+        except OSError: continue
+    raise ValueError(f"{path}: expected a colour emoji font with bitmaps at size 109 (Noto) or 160/96/64 (Apple), got none of them")
+
+def emoji_font(font:str|Path|None=None) -> ImageFont.FreeTypeFont:
+    "The colour emoji font at `font`, or the first of `EMOJI_FONTS` installed here."
+    return load_emoji_font(find_file(font, EMOJI_FONTS, 'a colour emoji font',
+                                     'apt-get install fonts-noto-color-emoji (macOS has Apple Color Emoji)'))
+
+def draw_emoji(emoji:str, font, image_size:int=64, margin:float=0.06) -> Image.Image|None:
+    "One emoji drawn in colour, cropped to its glyph, centred on a white square of side `image_size`; None if the font draws nothing."
+    s = int(font.size * 1.6)
+    canvas = Image.new('RGBA', (2 * s, s), (255, 255, 255, 0))
+    ImageDraw.Draw(canvas).text((s // 4, s // 8), emoji, font=font, embedded_color=True)
+    bbox = canvas.getchannel('A').getbbox()
+    if bbox is None: return None
+    glyph = canvas.crop(bbox)
+    side = int(max(glyph.size) * (1 + 2 * margin))
+    square = Image.new('RGBA', (side, side), (255, 255, 255, 255))
+    square.alpha_composite(glyph, ((side - glyph.width) // 2, (side - glyph.height) // 2))
+    return square.convert('RGB').resize((image_size, image_size), Image.LANCZOS)
 
 # %% ../nbs/00_patches.ipynb #d080957e
 def position_similarity(pos:torch.Tensor, grid_size:int, skip_cls:bool=True) -> torch.Tensor:

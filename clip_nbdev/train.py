@@ -35,7 +35,7 @@ __getattr__ = moved_names(__name__, {'main': ('clip_nbdev.cli', 'train_main'), '
                                      'emoji_model_cli': 'clip_nbdev.cli'})
 
 # %% auto #0
-__all__ = ['NO_DECAY_NAMES', 'TRAIN_MODELS', 'PRECISIONS', 'CPU_PRECISION', 'VAL_METRICS', 'MAX_SKIPPED_FRACTION', 'MIN_STEPS_CHECKED', 'BEST_KEYS', 'TRAIN_CAPTIONS', 'RUN_FILES', 'RESUME_KEYS', 'RESUME_MAY_CHANGE', 'decays', 'param_groups', 'make_optimizer', 'warmup_cosine', 'make_scheduler', 'read_model_json', 'build_model', 'model_from_checkpoint', 'retrieval_ranks', 'retrieval_metrics', 'rng_states', 'set_rng_states', 'check_plain', 'save_checkpoint', 'load_checkpoint', 'resolve_precision', 'autocast', 'set_grad_checkpointing', 'cpu_native_bf16', 'cpu_info', 'step_seconds', 'cpu_precision', 'pick_precision', 'embed_records', 'evaluate', 'validate', 'LoopConfig', 'TrainConfig', 'Trainer', 'TrainingError', 'architecture', 'better', 'plot_history', 'format_metrics', 'init_distributed', 'train_data', 'split_records', 'check_out', 'remove_stale_temporaries', 'RunLock', 'resume_state', 'check_run_folder', 'resume_config', 'saved_config', 'make_run', 'write_run', 'train_clip', 'library_fingerprint', 'shared_run', 'EMOJI_TEXT_CFG', 'EMOJI_MODELS', 'EMOJI_DATA', 'EMOJI_RECIPE', 'EMOJI_MODEL_PATH', 'EMOJI_CAPTIONS', 'EMOJI_COMMAND', 'EMOJI_WORD_QUERIES', 'EMOJI_MAX_MB', 'keyword_captions', 'emoji_training_records', 'emoji_merges', 'emoji_architecture', 'train_emoji', 'emoji_preset', 'held_out_design_metrics', 'emoji_words', 'word_queries', 'emoji_sweep', 'fp16_state_dict', 'initial_weights', 'held_out_list', 'save_emoji_model', 'load_emoji_model', 'build_emoji_model']
+__all__ = ['NO_DECAY_NAMES', 'TRAIN_MODELS', 'PRECISIONS', 'CPU_PRECISION', 'VAL_METRICS', 'MAX_SKIPPED_FRACTION', 'MIN_STEPS_CHECKED', 'BEST_KEYS', 'TRAIN_CAPTIONS', 'RUN_FILES', 'RESUME_KEYS', 'RESUME_MAY_CHANGE', 'decays', 'param_groups', 'make_optimizer', 'warmup_cosine', 'make_scheduler', 'read_model_json', 'build_model', 'model_from_checkpoint', 'rng_states', 'set_rng_states', 'check_plain', 'save_checkpoint', 'load_checkpoint', 'resolve_precision', 'autocast', 'set_grad_checkpointing', 'cpu_native_bf16', 'cpu_info', 'step_seconds', 'cpu_precision', 'pick_precision', 'embed_records', 'evaluate', 'validate', 'LoopConfig', 'TrainConfig', 'Trainer', 'TrainingError', 'architecture', 'better', 'plot_history', 'format_metrics', 'init_distributed', 'train_data', 'split_records', 'check_out', 'remove_stale_temporaries', 'RunLock', 'resume_state', 'check_run_folder', 'resume_config', 'saved_config', 'make_run', 'write_run', 'train_clip', 'library_fingerprint', 'shared_run', 'EMOJI_TEXT_CFG', 'EMOJI_MODELS', 'EMOJI_DATA', 'EMOJI_RECIPE', 'EMOJI_MODEL_PATH', 'EMOJI_CAPTIONS', 'EMOJI_COMMAND', 'EMOJI_WORD_QUERIES', 'EMOJI_MAX_MB', 'keyword_captions', 'emoji_training_records', 'emoji_merges', 'emoji_architecture', 'train_emoji', 'emoji_preset', 'held_out_design_metrics', 'emoji_words', 'word_queries', 'emoji_sweep', 'fp16_state_dict', 'initial_weights', 'held_out_list', 'save_emoji_model', 'load_emoji_model', 'build_emoji_model']
 
 # %% ../nbs/06b_train_loop.ipynb #00eed0d3
 NO_DECAY_NAMES = ('bn', 'ln', 'bias', 'logit_scale')   # open_clip's: BatchNorm, LayerNorm, biases, the temperature
@@ -112,32 +112,7 @@ def model_from_checkpoint(state:dict) -> CLIP:
     return model.eval()
 
 # %% ../nbs/06b_train_loop.ipynb #6d0a5ecb
-def retrieval_ranks(sim:torch.Tensor,             # (I, T) similarity of every image with every text
-                    text_image:torch.Tensor,      # (T,) index of the image each text belongs to
-                    image_keys:list|None=None,    # (I,) hashable keys; a hit is an item with the query's key (default: the image itself)
-                   ) -> tuple:
-    "1-based rank of the first hit for every image query (→ texts) and every text query (→ images)."
-    n_images, n_texts = sim.shape
-    if text_image.shape != (n_texts,): raise ValueError(f"expected text_image of shape ({n_texts},), got {tuple(text_image.shape)}")
-    keys = list(range(n_images)) if image_keys is None else list(image_keys)
-    if len(keys) != n_images: raise ValueError(f"expected {n_images} image keys, got {len(keys)}")
-    ids = {k: i for i, k in enumerate(dict.fromkeys(keys))}
-    image_id = torch.tensor([ids[k] for k in keys], device=sim.device)           # (I,)
-    match = image_id[:, None] == image_id[text_image][None, :]                   # (I, T): does text t describe image i's content?
-    first_hit = lambda s, m: m.gather(1, s.argsort(dim=1, descending=True, stable=True)).float().argmax(1) + 1
-    return first_hit(sim, match), first_hit(sim.T, match.T)                      # (I,), (T,)
-
-def retrieval_metrics(image_features:torch.Tensor, text_features:torch.Tensor, text_image:torch.Tensor,
-                      image_keys:list|None=None, ks:tuple=(1, 5, 10)) -> dict:
-    "Flickr-protocol retrieval: image→text and text→image R@K (%) and mean rank, from (I, D) and (T, D) features."
-    image_features = nn.functional.normalize(image_features.float(), dim=-1)
-    text_features = nn.functional.normalize(text_features.float(), dim=-1)
-    ranks = retrieval_ranks(image_features @ text_features.T, text_image, image_keys)
-    out = {}
-    for name, r in zip(('image→text', 'text→image'), ranks):
-        out |= {f'{name} R@{k}': 100 * (r <= k).float().mean().item() for k in ks}
-        out[f'{name} mean rank'] = r.float().mean().item()
-    return out
+from .loss import retrieval_ranks, retrieval_metrics, retrieval_chance   # chapter 05a scores retrieval
 
 # %% ../nbs/06b_train_loop.ipynb #4ef4e374
 def rng_states() -> dict:
