@@ -9,6 +9,9 @@ Each check prints `FAIL <notebook>: <what is wrong>` lines; the script exits 1 i
   quarto       nbs/_quarto.yml keeps previous/next page navigation, a dark theme and wrapped code (see issue 14)
   install      each chapter's Colab cell installs `clip_nbdev[nb]` from git (and the emoji packages where used);
                reference libraries are imported in cells of their own; the closing export cell is a no-op off-project
+  size         no main-path chapter (prologue, 00–07) holds more than MAX_CODE_LINES lines of code (non-blank lines of
+               code cells): plumbing goes to an appendix; prints the per-chapter table. A chapter listed in OVER_BUDGET
+               may not grow beyond its listed count while it is being brought under the limit
 Usage: python .ci/nb_checks.py [--root DIR]
 """
 import ast, json, os, re, subprocess, sys, tempfile, types
@@ -23,6 +26,14 @@ BASE_MODULES = {'clip_nbdev', 'torch', 'torchvision', 'einops', 'matplotlib', 'P
 EMOJI_USES = re.compile(r'NotoColorEmoji|/usr/share/fonts/truetype/noto|/usr/share/unicode|\bemoji_\w+\(|clip_nbdev\.emoji\b')
 EMOJI_APT = 'fonts-noto-color-emoji unicode-data unicode-cldr-core'
 INDEX_NB = 'index.ipynb'   # the site's home page, from which .ci/readme.py writes README.md (settings.ini: readme_nb)
+
+MAX_CODE_LINES = 700
+OVER_BUDGET = {'06b_train_loop.ipynb': 1227, '06_train_flickr.ipynb': 1261, '05_infonce.ipynb': 928,
+               '05_infonce_model.ipynb': 785, '04_text_encoder.ipynb': 832}   # today's counts: may shrink, never grow
+
+def code_line_count(nb:dict) -> int:
+    "Non-blank lines of a notebook's code cells."
+    return sum(1 for c in nb['cells'] if c['cell_type'] == 'code' for l in src(c).splitlines() if l.strip())
 
 def page_name(nb_name:str) -> str:
     "The page nbdev 2.4.14 writes for a notebook (nbdev.doclinks._nbpath2html): number prefix dropped, .html."
@@ -172,6 +183,19 @@ class Checks:
             if len(exp) != 1: self.fail(name, f'expected one closing nbdev_export() cell, found {len(exp)}')
             else: self.export_cell(name, src(exp[0]))
 
+    def size(self):
+        chapters = {n: nb for n, nb in self.nbs.items() if re.match(r'\d', n)}
+        print(f"  {'chapter':<28}{'code lines':>11}")
+        for name, nb in chapters.items():
+            n, limit = code_line_count(nb), OVER_BUDGET.get(name, MAX_CODE_LINES)
+            print(f"  {name:<28}{n:>11}{'  (over ' + str(MAX_CODE_LINES) + ')' if n > MAX_CODE_LINES else ''}")
+            if n > limit:
+                self.fail(name, f'{n} lines of code, over {limit}' + (f' (its ceiling until it is under {MAX_CODE_LINES})'
+                          if name in OVER_BUDGET else '') + ': move plumbing to an appendix')
+        for name in OVER_BUDGET:
+            if name in chapters and code_line_count(chapters[name]) <= MAX_CODE_LINES:
+                self.fail(name, f'is under {MAX_CODE_LINES} lines now: remove it from OVER_BUDGET in .ci/nb_checks.py')
+
     @staticmethod
     def import_roots(s):
         s = '\n'.join(l for l in s.splitlines() if not l.lstrip().startswith(('!', '%')))
@@ -206,7 +230,7 @@ class Checks:
 def main():
     root = Path(sys.argv[sys.argv.index('--root') + 1]) if '--root' in sys.argv else Path(__file__).resolve().parent.parent
     ch = Checks(root)
-    for check in ('kernelspec', 'sidebar', 'links', 'markdown', 'outputs', 'quarto', 'install'):
+    for check in ('kernelspec', 'sidebar', 'links', 'markdown', 'outputs', 'quarto', 'install', 'size'):
         before = len(ch.failures)
         getattr(ch, check)()
         print(f"{'ok  ' if len(ch.failures) == before else 'FAIL'} {check}")

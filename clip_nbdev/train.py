@@ -35,18 +35,7 @@ __getattr__ = moved_names(__name__, {'main': ('clip_nbdev.cli', 'train_main'), '
                                      'emoji_model_cli': 'clip_nbdev.cli'})
 
 # %% auto #0
-__all__ = ['NO_DECAY_NAMES', 'TRAIN_MODELS', 'PRECISIONS', 'CPU_PRECISION', 'VAL_METRICS', 'MAX_SKIPPED_FRACTION',
-           'MIN_STEPS_CHECKED', 'BEST_KEYS', 'RUN_FILES', 'RESUME_KEYS', 'RESUME_MAY_CHANGE', 'EMOJI_TEXT_CFG',
-           'EMOJI_MODELS', 'EMOJI_RECIPE', 'EMOJI_MODEL_PATH', 'decays', 'param_groups', 'make_optimizer',
-           'warmup_cosine', 'make_scheduler', 'read_model_json', 'build_model', 'model_from_checkpoint',
-           'retrieval_ranks', 'retrieval_metrics', 'rng_states', 'set_rng_states', 'check_plain', 'save_checkpoint',
-           'load_checkpoint', 'resolve_precision', 'autocast', 'set_grad_checkpointing', 'cpu_native_bf16', 'cpu_info',
-           'step_seconds', 'cpu_precision', 'pick_precision', 'embed_records', 'evaluate', 'validate', 'LoopConfig',
-           'TrainConfig', 'Trainer', 'TrainingError', 'architecture', 'better', 'plot_history', 'format_metrics',
-           'init_distributed', 'train_data', 'split_records', 'check_out', 'remove_stale_temporaries', 'RunLock',
-           'resume_state', 'check_run_folder', 'resume_config', 'saved_config', 'make_run', 'write_run', 'train_clip',
-           'library_fingerprint', 'shared_run', 'keyword_captions', 'emoji_training_records', 'train_emoji',
-           'emoji_sweep', 'fp16_state_dict', 'save_emoji_model', 'load_emoji_model', 'build_emoji_model']
+__all__ = ['NO_DECAY_NAMES', 'TRAIN_MODELS', 'PRECISIONS', 'VAL_METRICS', 'MAX_SKIPPED_FRACTION', 'MIN_STEPS_CHECKED', 'BEST_KEYS', 'EMOJI_TEXT_CFG', 'EMOJI_MODELS', 'EMOJI_RECIPE', 'EMOJI_MODEL_PATH', 'decays', 'param_groups', 'make_optimizer', 'warmup_cosine', 'make_scheduler', 'read_model_json', 'build_model', 'model_from_checkpoint', 'retrieval_ranks', 'retrieval_metrics', 'rng_states', 'set_rng_states', 'check_plain', 'save_checkpoint', 'load_checkpoint', 'resolve_precision', 'autocast', 'set_grad_checkpointing', 'embed_records', 'evaluate', 'validate', 'LoopConfig', 'TrainConfig', 'Trainer', 'TrainingError', 'architecture', 'better', 'plot_history', 'format_metrics', 'init_distributed', 'train_data', 'split_records', 'make_run', 'write_run', 'train_clip', 'library_fingerprint', 'shared_run', 'keyword_captions', 'emoji_training_records', 'train_emoji', 'emoji_sweep', 'fp16_state_dict', 'save_emoji_model', 'load_emoji_model', 'build_emoji_model', 'CPU_PRECISION', 'cpu_native_bf16', 'cpu_info', 'step_seconds', 'cpu_precision', 'pick_precision', 'RUN_FILES', 'RESUME_KEYS', 'RESUME_MAY_CHANGE', 'check_out', 'remove_stale_temporaries', 'RunLock', 'resume_state', 'check_run_folder', 'resume_config', 'saved_config']
 
 # %% ../nbs/06b_train_loop.ipynb #00eed0d3
 NO_DECAY_NAMES = ('bn', 'ln', 'bias', 'logit_scale')   # open_clip's: BatchNorm, LayerNorm, biases, the temperature
@@ -239,65 +228,6 @@ def set_grad_checkpointing(model:nn.Module, enable:bool=True) -> int:
     if enable and not mods: raise ValueError(f"expected a model with transformer blocks that support gradient checkpointing, got {type(model).__name__} without any")
     for m in mods: m.grad_checkpointing = enable
     return len(mods)
-
-# %% ../nbs/06b_train_loop.ipynb #d0e1f2a4
-def cpu_native_bf16() -> bool|None:
-    "Does this CPU compute bfloat16 natively (x86 AVX-512 BF16 or AMX, Arm BF16)? From /proc/cpuinfo; None where it can't be read."
-    try: flags = set(Path('/proc/cpuinfo').read_text().split())
-    except OSError: return None
-    return bool(flags & {'avx512_bf16', 'amx_bf16', 'bf16'})
-
-def cpu_info() -> dict:
-    "What sets CPU speed here: the vector ISA of ATen's kernels (ATEN_CPU_CAPABILITY can lower it), native bf16, threads."
-    return {'kernels': torch.backends.cpu.get_cpu_capability(), 'native_bf16': cpu_native_bf16(),
-            'threads': torch.get_num_threads()}
-
-# %% ../nbs/06b_train_loop.ipynb #pr000001
-def step_seconds(model:nn.Module, images:torch.Tensor, texts:torch.Tensor, precision:str, rounds:int=2) -> float:
-    "Fastest of `rounds` timed forward+loss+backward passes of `model` in `precision`, after one untimed warm-up pass."
-    was_training, grads = model.training, [p.grad for p in model.parameters()]
-    model.eval()                                       # BatchNorm reads its statistics instead of updating them
-    times = []
-    for _ in range(rounds + 1):
-        t0 = time.perf_counter()
-        with autocast(images.device, precision): loss = ClipLoss()(*model(images, texts))   # (n, E), (n, E), () → ()
-        loss.backward()
-        times.append(time.perf_counter() - t0)
-    for p, g in zip(model.parameters(), grads): p.grad = g     # the gradients it found (None before training)
-    model.train(was_training)
-    return min(times[1:])
-
-# %% ../nbs/06b_train_loop.ipynb #pr000004
-CPU_PRECISION = {}   # per process: a model's shape → (precision, why); each kind of model is probed once
-
-def cpu_precision(model:nn.Module, image_size:int, tokenizer, batch_size:int=16, margin:float=1.1) -> tuple:
-    "'auto' on a CPU: fp32 where bf16 would be emulated; else bf16 only if this model's probe step is `margin`× faster in it."
-    key = (image_size, tuple((n, tuple(p.shape)) for n, p in model.named_parameters()))
-    if key in CPU_PRECISION: return CPU_PRECISION[key]
-    info = cpu_info()
-    if info['native_bf16'] is False:
-        choice = ('fp32', f"no native bf16 on this CPU ({info['kernels']} kernels), so autocast would emulate it")
-    else:
-        gen = torch.Generator().manual_seed(0)             # the probe's own random numbers: training's stay untouched
-        device = next(model.parameters()).device
-        images = torch.randn(batch_size, 3, image_size, image_size, generator=gen).to(device)
-        texts = tokenizer(['a probe caption'] * batch_size).to(device)
-        t = {p: step_seconds(model, images, texts, p) for p in ('fp32', 'bf16')}
-        choice = ('bf16' if t['fp32'] > margin * t['bf16'] else 'fp32',
-                  f"probe on {info['kernels']} kernels: a batch-{batch_size} step takes {t['fp32']:.3f} s in fp32, {t['bf16']:.3f} s in bf16")
-    CPU_PRECISION[key] = choice
-    print(f"precision 'auto' → {choice[0]}: {choice[1]}")
-    return choice
-
-def pick_precision(precision:str, device, model:nn.Module|None=None, image_size:int|None=None,
-                   tokenizer:Callable|None=None) -> dict:
-    "The precision a run uses, and why: `resolve_precision`, except that 'auto' on a CPU asks `cpu_precision` about `model`."
-    device = torch.device(device)
-    resolved = resolve_precision(precision, device)
-    if precision != 'auto': return {'precision': resolved, 'why': 'asked for'}
-    if device.type != 'cpu' or model is None: return {'precision': resolved, 'why': f"'auto' on {device.type}"}
-    resolved, why = cpu_precision(model, image_size, tokenizer)
-    return {'precision': resolved, 'why': why}
 
 # %% ../nbs/06b_train_loop.ipynb #ea30b586
 @torch.no_grad()
@@ -651,17 +581,6 @@ def skip_update(self:Trainer, loss:torch.Tensor, norm_stats:list) -> float:
     warnings.warn(f"step {self.step}: non-finite loss {loss.item()}, update skipped ({self.skipped} so far)")
     return float('nan')
 
-# %% ../nbs/06b_train_loop.ipynb #lp000042
-@patch
-def cached_backward(self:Trainer, images:torch.Tensor, texts:torch.Tensor) -> torch.Tensor:
-    "The batch's loss, with one batch's gradients, from `accum_steps` micro-batches by gradient caching (scaled for fp16)."
-    def forward(micro_images, micro_texts):
-        with autocast(self.device, self.precision): return self.net(micro_images, micro_texts)
-    scale = self.scaler.get_scale() if self.scaler.is_enabled() else 1.
-    loss = grad_cache_backward(forward, images, texts, lambda *f: self.loss_fn(*f) * scale, self.cfg.accum_steps,
-                               no_sync=getattr(self.net, 'no_sync', None))        # K micro-batches, one batch's gradients
-    return loss / scale
-
 # %% ../nbs/06b_train_loop.ipynb #571da4a3
 def init_distributed() -> tuple:
     "(rank, world_size, local_rank) from torchrun's environment, joining the process group when there are several processes."
@@ -694,86 +613,6 @@ def split_records(source:str, split:str, model, option:str, required:bool=True, 
     if required: raise ValueError(msg)
     warnings.warn(msg + '; no validation during training')
     return []
-
-# %% ../nbs/06b_train_loop.ipynb #a7f3b2c1
-RUN_FILES = ('last.pt', 'best.pt', 'history.json', 'metrics.json', 'loss.png')   # what a run writes to its folder
-
-def check_out(out) -> Path:
-    "`out` as a folder a run can write to: neither it nor a parent may be a regular file."
-    out = Path(out)
-    for p in (out, *out.parents):
-        if p.exists():
-            if not p.is_dir(): raise NotADirectoryError(f"--out {out}: {p} is a file; expected a folder or a path that does not exist yet")
-            break
-    return out
-
-def remove_stale_temporaries(out:Path) -> list:
-    "Delete the temporary files interrupted saves left in `out` (`.last.pt.*.tmp`, kill -9): call it holding the folder's `RunLock`."
-    stale = [p for name in RUN_FILES for p in Path(out).glob(f'.{name}.*.tmp') if p.is_file()]
-    for p in stale: p.unlink(missing_ok=True)
-    return stale
-
-class RunLock:
-    "An exclusive lock on a run folder (`flock` on `<out>/.lock`): a second run into it is refused while this one runs; the OS drops it when the process dies, even by kill -9."
-    def __init__(self, folder):
-        self.folder = Path(folder); self.folder.mkdir(parents=True, exist_ok=True)
-        self.file = open(self.folder/'.lock', 'a+')
-        if fcntl is None: return                                     # no flock on this OS: no lock
-        try: fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self.file.seek(0); pid = self.file.read().strip() or 'unknown'; self.file.close()
-            raise ValueError(f"{self.folder} is in use by another training run (pid {pid}); wait for it to end or choose another --out") from None
-        self.file.seek(0); self.file.truncate(); self.file.write(f'{os.getpid()}\n'); self.file.flush()
-    def release(self): self.file.close()                             # closing the file drops the lock
-    def __enter__(self): return self
-    def __exit__(self, *exc): self.release()
-
-# %% ../nbs/06b_train_loop.ipynb #lp000052
-RESUME_KEYS = ('model', 'model_config', 'config', 'optimizer', 'scheduler', 'scaler', 'step', 'batch', 'skipped',
-               'skipped_images', 'best', 'rng', 'history')                # what a resume reads: `Trainer.state_dict`'s keys
-
-def resume_state(path) -> dict:
-    "The checkpoint at `path`, checked before anything is built: it holds all of `RESUME_KEYS`, and an architecture its weights fit."
-    state = load_checkpoint(path)
-    missing = [k for k in RESUME_KEYS if not isinstance(state, dict) or k not in state or k == 'model_config' and not state[k]]
-    if missing:
-        last = Path(path).parent/'last.pt'
-        hint = f"; resume from {last}, which has them" if Path(path).name != 'last.pt' else ''
-        raise ValueError(f"{path}: cannot resume from it: it has no {', '.join(missing)} (best.pt keeps only what using the model "
-                         f"needs){hint}")
-    check_model_size(state['model_config'], state['model'], f"{path}: model_config")
-    return state
-
-def check_run_folder(out:Path, resume:str|Path|None=None, overwrite:bool=False):
-    "Refuse to start a new run in a folder holding one (its last.pt), unless resuming from that folder or told to overwrite."
-    last = out/'last.pt'
-    if not last.exists() or overwrite: return
-    if resume and Path(resume).resolve().parent == out.resolve(): return
-    what = f"resume from {Path(resume)} into it" if resume else "start a new run there"
-    raise FileExistsError(f"{out} already holds a run ({last}); refusing to {what}: pass --resume {last} to continue it, "
-                          "--overwrite to replace it, or another --out")
-
-RESUME_MAY_CHANGE = ('out', 'num_workers', 'eval_split', 'eval_data', 'save_every', 'val_split', 'eval_every', 'image_root')
-
-def resume_config(saved:TrainConfig, cfg:TrainConfig|None, given:set|None, folder) -> TrainConfig:
-    "The checkpoint's configuration with the `given` options of `cfg` that a resume may change; a contradicting option is an error."
-    cfg = cfg or TrainConfig()
-    names = {f.name for f in fields(TrainConfig)}
-    if given is None: given = {n for n in names if getattr(cfg, n) != getattr(TrainConfig, n)}   # options not at their defaults
-    given = set(given) & names
-    changes = {}
-    for name in sorted(given):
-        new, old = getattr(cfg, name), getattr(saved, name)
-        if new == old: continue
-        if name not in RESUME_MAY_CHANGE:
-            raise ValueError(f"--{name} {new!r} contradicts the checkpoint's {name}={old!r}; leave it out to resume, or start a new run")
-        changes[name] = new
-    if 'out' not in given: changes['out'] = str(folder)          # by default a resumed run writes beside its checkpoint
-    return TrainConfig(**(asdict(saved) | changes))
-
-def saved_config(config:dict) -> TrainConfig:
-    "The `TrainConfig` a checkpoint saved; one saved before `decay_embeddings` existed used that era's rule (False)."
-    return TrainConfig(**({'decay_embeddings': False} | config))
 
 # %% ../nbs/06b_train_loop.ipynb #lp000054
 def make_run(cfg:TrainConfig, state:dict|None=None, device:str|torch.device|None=None, local_rank:int=0, rank:int=0, world_size:int=1,
@@ -990,3 +829,153 @@ def build_emoji_model(out=EMOJI_MODEL_PATH, seed:int=0, threads:int=1, **recipe)
     result['curve'][-1] |= result['metrics'] | {'weights': 'float16'}
     save_emoji_model(result, out)
     return result
+
+# %% ../nbs/A10_precision.ipynb #d0e1f2a4
+def cpu_native_bf16() -> bool|None:
+    "Does this CPU compute bfloat16 natively (x86 AVX-512 BF16 or AMX, Arm BF16)? From /proc/cpuinfo; None where it can't be read."
+    try: flags = set(Path('/proc/cpuinfo').read_text().split())
+    except OSError: return None
+    return bool(flags & {'avx512_bf16', 'amx_bf16', 'bf16'})
+
+def cpu_info() -> dict:
+    "What sets CPU speed here: the vector ISA of ATen's kernels (ATEN_CPU_CAPABILITY can lower it), native bf16, threads."
+    return {'kernels': torch.backends.cpu.get_cpu_capability(), 'native_bf16': cpu_native_bf16(),
+            'threads': torch.get_num_threads()}
+
+# %% ../nbs/A10_precision.ipynb #pr000001
+def step_seconds(model:nn.Module, images:torch.Tensor, texts:torch.Tensor, precision:str, rounds:int=2) -> float:
+    "Fastest of `rounds` timed forward+loss+backward passes of `model` in `precision`, after one untimed warm-up pass."
+    was_training, grads = model.training, [p.grad for p in model.parameters()]
+    model.eval()                                       # BatchNorm reads its statistics instead of updating them
+    times = []
+    for _ in range(rounds + 1):
+        t0 = time.perf_counter()
+        with autocast(images.device, precision): loss = ClipLoss()(*model(images, texts))   # (n, E), (n, E), () → ()
+        loss.backward()
+        times.append(time.perf_counter() - t0)
+    for p, g in zip(model.parameters(), grads): p.grad = g     # the gradients it found (None before training)
+    model.train(was_training)
+    return min(times[1:])
+
+# %% ../nbs/A10_precision.ipynb #pr000004
+CPU_PRECISION = {}   # per process: a model's shape → (precision, why); each kind of model is probed once
+
+def cpu_precision(model:nn.Module, image_size:int, tokenizer, batch_size:int=16, margin:float=1.1) -> tuple:
+    "'auto' on a CPU: fp32 where bf16 would be emulated; else bf16 only if this model's probe step is `margin`× faster in it."
+    key = (image_size, tuple((n, tuple(p.shape)) for n, p in model.named_parameters()))
+    if key in CPU_PRECISION: return CPU_PRECISION[key]
+    info = cpu_info()
+    if info['native_bf16'] is False:
+        choice = ('fp32', f"no native bf16 on this CPU ({info['kernels']} kernels), so autocast would emulate it")
+    else:
+        gen = torch.Generator().manual_seed(0)             # the probe's own random numbers: training's stay untouched
+        device = next(model.parameters()).device
+        images = torch.randn(batch_size, 3, image_size, image_size, generator=gen).to(device)
+        texts = tokenizer(['a probe caption'] * batch_size).to(device)
+        t = {p: step_seconds(model, images, texts, p) for p in ('fp32', 'bf16')}
+        choice = ('bf16' if t['fp32'] > margin * t['bf16'] else 'fp32',
+                  f"probe on {info['kernels']} kernels: a batch-{batch_size} step takes {t['fp32']:.3f} s in fp32, {t['bf16']:.3f} s in bf16")
+    CPU_PRECISION[key] = choice
+    print(f"precision 'auto' → {choice[0]}: {choice[1]}")
+    return choice
+
+def pick_precision(precision:str, device, model:nn.Module|None=None, image_size:int|None=None,
+                   tokenizer:Callable|None=None) -> dict:
+    "The precision a run uses, and why: `resolve_precision`, except that 'auto' on a CPU asks `cpu_precision` about `model`."
+    device = torch.device(device)
+    resolved = resolve_precision(precision, device)
+    if precision != 'auto': return {'precision': resolved, 'why': 'asked for'}
+    if device.type != 'cpu' or model is None: return {'precision': resolved, 'why': f"'auto' on {device.type}"}
+    resolved, why = cpu_precision(model, image_size, tokenizer)
+    return {'precision': resolved, 'why': why}
+
+# %% ../nbs/A10_precision.ipynb #lp000042
+@patch
+def cached_backward(self:Trainer, images:torch.Tensor, texts:torch.Tensor) -> torch.Tensor:
+    "The batch's loss, with one batch's gradients, from `accum_steps` micro-batches by gradient caching (scaled for fp16)."
+    def forward(micro_images, micro_texts):
+        with autocast(self.device, self.precision): return self.net(micro_images, micro_texts)
+    scale = self.scaler.get_scale() if self.scaler.is_enabled() else 1.
+    loss = grad_cache_backward(forward, images, texts, lambda *f: self.loss_fn(*f) * scale, self.cfg.accum_steps,
+                               no_sync=getattr(self.net, 'no_sync', None))        # K micro-batches, one batch's gradients
+    return loss / scale
+
+# %% ../nbs/A9_checkpoint_safety.ipynb #a7f3b2c1
+RUN_FILES = ('last.pt', 'best.pt', 'history.json', 'metrics.json', 'loss.png')   # what a run writes to its folder
+
+def check_out(out) -> Path:
+    "`out` as a folder a run can write to: neither it nor a parent may be a regular file."
+    out = Path(out)
+    for p in (out, *out.parents):
+        if p.exists():
+            if not p.is_dir(): raise NotADirectoryError(f"--out {out}: {p} is a file; expected a folder or a path that does not exist yet")
+            break
+    return out
+
+def remove_stale_temporaries(out:Path) -> list:
+    "Delete the temporary files interrupted saves left in `out` (`.last.pt.*.tmp`, kill -9): call it holding the folder's `RunLock`."
+    stale = [p for name in RUN_FILES for p in Path(out).glob(f'.{name}.*.tmp') if p.is_file()]
+    for p in stale: p.unlink(missing_ok=True)
+    return stale
+
+class RunLock:
+    "An exclusive lock on a run folder (`flock` on `<out>/.lock`): a second run into it is refused while this one runs; the OS drops it when the process dies, even by kill -9."
+    def __init__(self, folder):
+        self.folder = Path(folder); self.folder.mkdir(parents=True, exist_ok=True)
+        self.file = open(self.folder/'.lock', 'a+')
+        if fcntl is None: return                                     # no flock on this OS: no lock
+        try: fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.file.seek(0); pid = self.file.read().strip() or 'unknown'; self.file.close()
+            raise ValueError(f"{self.folder} is in use by another training run (pid {pid}); wait for it to end or choose another --out") from None
+        self.file.seek(0); self.file.truncate(); self.file.write(f'{os.getpid()}\n'); self.file.flush()
+    def release(self): self.file.close()                             # closing the file drops the lock
+    def __enter__(self): return self
+    def __exit__(self, *exc): self.release()
+
+# %% ../nbs/A9_checkpoint_safety.ipynb #lp000052
+RESUME_KEYS = ('model', 'model_config', 'config', 'optimizer', 'scheduler', 'scaler', 'step', 'batch', 'skipped',
+               'skipped_images', 'best', 'rng', 'history')                # what a resume reads: `Trainer.state_dict`'s keys
+
+def resume_state(path) -> dict:
+    "The checkpoint at `path`, checked before anything is built: it holds all of `RESUME_KEYS`, and an architecture its weights fit."
+    state = load_checkpoint(path)
+    missing = [k for k in RESUME_KEYS if not isinstance(state, dict) or k not in state or k == 'model_config' and not state[k]]
+    if missing:
+        last = Path(path).parent/'last.pt'
+        hint = f"; resume from {last}, which has them" if Path(path).name != 'last.pt' else ''
+        raise ValueError(f"{path}: cannot resume from it: it has no {', '.join(missing)} (best.pt keeps only what using the model "
+                         f"needs){hint}")
+    check_model_size(state['model_config'], state['model'], f"{path}: model_config")
+    return state
+
+def check_run_folder(out:Path, resume:str|Path|None=None, overwrite:bool=False):
+    "Refuse to start a new run in a folder holding one (its last.pt), unless resuming from that folder or told to overwrite."
+    last = out/'last.pt'
+    if not last.exists() or overwrite: return
+    if resume and Path(resume).resolve().parent == out.resolve(): return
+    what = f"resume from {Path(resume)} into it" if resume else "start a new run there"
+    raise FileExistsError(f"{out} already holds a run ({last}); refusing to {what}: pass --resume {last} to continue it, "
+                          "--overwrite to replace it, or another --out")
+
+RESUME_MAY_CHANGE = ('out', 'num_workers', 'eval_split', 'eval_data', 'save_every', 'val_split', 'eval_every', 'image_root')
+
+def resume_config(saved:TrainConfig, cfg:TrainConfig|None, given:set|None, folder) -> TrainConfig:
+    "The checkpoint's configuration with the `given` options of `cfg` that a resume may change; a contradicting option is an error."
+    cfg = cfg or TrainConfig()
+    names = {f.name for f in fields(TrainConfig)}
+    if given is None: given = {n for n in names if getattr(cfg, n) != getattr(TrainConfig, n)}   # options not at their defaults
+    given = set(given) & names
+    changes = {}
+    for name in sorted(given):
+        new, old = getattr(cfg, name), getattr(saved, name)
+        if new == old: continue
+        if name not in RESUME_MAY_CHANGE:
+            raise ValueError(f"--{name} {new!r} contradicts the checkpoint's {name}={old!r}; leave it out to resume, or start a new run")
+        changes[name] = new
+    if 'out' not in given: changes['out'] = str(folder)          # by default a resumed run writes beside its checkpoint
+    return TrainConfig(**(asdict(saved) | changes))
+
+def saved_config(config:dict) -> TrainConfig:
+    "The `TrainConfig` a checkpoint saved; one saved before `decay_embeddings` existed used that era's rule (False)."
+    return TrainConfig(**({'decay_embeddings': False} | config))
