@@ -17,16 +17,7 @@ from fastcore.basics import patch
 from .patches import clip_transform, show_image
 
 # %% auto #0
-__all__ = ['SHAPE_COLOURS', 'SHAPE_NAMES', 'SHAPE_SIZES', 'SHAPE_POSITIONS', 'HELD_OUT_COMBOS', 'SHAPE_TEMPLATES',
-           'SHAPES_SPLITS', 'FLICKR30K_SPLITS', 'KAGGLE_HEADER', 'HF_FLICKR_COLUMNS', 'CAPTION_FILES', 'SOURCES',
-           'EMOJI_APT', 'EMOJI_FONTS', 'EMOJI_TEST_FILES', 'CLDR_DIRS', 'EMOJI_IMAGE_SIZES', 'EMOJI_SPLITS', 'Record',
-           'ArrowImage', 'to_rgb', 'load_image', 'render_shape', 'shape_captions', 'shapes_records', 'show_records',
-           'existing_path', 'existing_file', 'read_text_file', 'read_json_file', 'read_results_csv',
-           'read_karpathy_json', 'assign_splits', 'read_flickr_kaggle', 'read_hf_flickr', 'read_caption_folder',
-           'load_records', 'emoji_files', 'read_emoji_test', 'read_cldr_annotations', 'emoji_concept',
-           'load_emoji_font', 'draw_emoji', 'cache_root', 'emoji_cache_dir', 'emoji_file_name', 'build_emoji_images',
-           'EmojiRecord', 'emoji_captions', 'emoji_records', 'write_emoji_images', 'ImageRecords', 'PairDataset',
-           'EvalImages', 'caption_table', 'collate_skip', 'ResumableSampler', 'ClipLoader']
+__all__ = ['SHAPE_COLOURS', 'SHAPE_NAMES', 'SHAPE_SIZES', 'SHAPE_POSITIONS', 'HELD_OUT_COMBOS', 'SHAPE_TEMPLATES', 'SHAPES_SPLITS', 'FLICKR30K_SPLITS', 'KAGGLE_HEADER', 'SOURCES', 'EMOJI_APT', 'EMOJI_FONTS', 'EMOJI_TEST_FILES', 'CLDR_DIRS', 'EMOJI_IMAGE_SIZES', 'EMOJI_SPLITS', 'Record', 'ArrowImage', 'to_rgb', 'load_image', 'render_shape', 'shape_captions', 'shapes_records', 'show_records', 'existing_path', 'existing_file', 'read_text_file', 'read_json_file', 'read_results_csv', 'read_karpathy_json', 'assign_splits', 'read_flickr_kaggle', 'load_records', 'emoji_files', 'read_emoji_test', 'read_cldr_annotations', 'emoji_concept', 'load_emoji_font', 'draw_emoji', 'cache_root', 'emoji_cache_dir', 'emoji_file_name', 'build_emoji_images', 'EmojiRecord', 'emoji_captions', 'emoji_records', 'write_emoji_images', 'ImageRecords', 'PairDataset', 'EvalImages', 'caption_table', 'collate_skip', 'ResumableSampler', 'ClipLoader', 'HF_FLICKR_COLUMNS', 'CAPTION_FILES', 'read_hf_flickr', 'read_caption_folder']
 
 # %% ../nbs/06_train_flickr.ipynb #d5058d1c
 @dataclass
@@ -243,112 +234,6 @@ def read_flickr_kaggle(root,                     # the folder holding results.cs
             warnings.warn(f"{karpathy_json}: {len(missing)} image(s) of results.csv are not in the split file and are left out")
     folder = _images_folder(root, images)
     return [Record(folder/name, caps, splits[name], name) for name, caps in captions.items() if name in splits]
-
-# %% ../nbs/06_train_flickr.ipynb #c315e0b2
-HF_FLICKR_COLUMNS = ('image', 'caption', 'sentids', 'split', 'img_id', 'filename')   # nlphuji/flickr30k's schema
-
-def _is_hf_dataset(x) -> bool: return hasattr(x, 'column_names') and hasattr(x, 'with_format')
-def _is_hf_dataset_dict(x) -> bool: return isinstance(x, dict) and len(x) > 0 and all(map(_is_hf_dataset, x.values()))
-
-def _table_records(table, default_split:str, where:str) -> list:
-    "One record per row of an Arrow table with (at least) the columns 'image' and 'caption' of nlphuji/flickr30k."
-    if missing := [c for c in ('image', 'caption') if c not in table.column_names]:
-        raise ValueError(f"{where}: expected the nlphuji/flickr30k columns {list(HF_FLICKR_COLUMNS)}, missing {missing}")
-    column = lambda name, default: table.column(name).to_pylist() if name in table.column_names else default
-    n, images = table.num_rows, table.column('image')
-    captions = [c if isinstance(c, list) else [c] for c in table.column('caption').to_pylist()]
-    splits, keys = column('split', [default_split] * n), column('filename', list(range(n)))
-    return [Record(ArrowImage(images, i), c, s, k) for i, (c, s, k) in enumerate(zip(captions, splits, keys))]
-
-# %% ../nbs/06_train_flickr.ipynb #dt000011
-def _read_parquet(files:list):
-    try: import pyarrow as pa, pyarrow.parquet as pq
-    except ImportError: raise ImportError("reading parquet files needs pyarrow: pip install pyarrow") from None
-    tables = []
-    for f in files:
-        try: tables.append(pq.read_table(f))
-        except (pa.ArrowInvalid, OSError) as e: raise ValueError(f"{f}: expected a parquet file with the nlphuji/flickr30k columns {list(HF_FLICKR_COLUMNS)}, got {e}") from None
-    return pa.concat_tables(tables)
-
-def read_hf_flickr(source) -> list:
-    "Records from nlphuji/flickr30k given as a loaded `datasets` Dataset/DatasetDict, a `save_to_disk` folder, or parquet file(s)."
-    if _is_hf_dataset_dict(source):
-        return [r for name, ds in source.items() for r in _table_records(ds.with_format('arrow')[:], name, f'DatasetDict[{name!r}]')]
-    if _is_hf_dataset(source): return _table_records(source.with_format('arrow')[:], 'train', 'Dataset')
-    expected = f"parquet file(s) or a `save_to_disk` folder of nlphuji/flickr30k (columns {list(HF_FLICKR_COLUMNS)})"
-    if isinstance(source, (list, tuple)):
-        return _table_records(_read_parquet([existing_path(f, expected) for f in source]), 'train', str(source[0]))
-    path = existing_path(source, expected)
-    if path.is_dir() and ((path/'dataset_dict.json').exists() or (path/'state.json').exists()):
-        try: from datasets import load_from_disk
-        except ImportError: raise ImportError(f"{path} was written by `datasets.save_to_disk`; reading it needs: pip install datasets") from None
-        return read_hf_flickr(load_from_disk(str(path)))
-    files = sorted(path.rglob('*.parquet')) if path.is_dir() else [path]
-    if not files: raise ValueError(f"{path}: expected {expected}, found no .parquet file")
-    return _table_records(_read_parquet(files), 'train', str(path))
-
-# %% ../nbs/06_train_flickr.ipynb #b24ef616
-CAPTION_FILES = ('captions.tsv', 'captions.txt', 'captions.json')   # found inside a folder by these names
-_CAPTIONS_EXPECTED = ("a folder with captions.tsv / captions.txt ('filename<TAB>caption' lines) or captions.json "
-                      "([{\"image\", \"caption\"}, ...]), or such a file under any name")
-
-def _caption_lines(file:Path) -> list:
-    "(filename, caption) pairs of a 'filename<TAB>caption' file; a `ValueError` names the file and line of a bad one."
-    pairs = []
-    for n, line in enumerate(read_text_file(file, _CAPTIONS_EXPECTED).splitlines(), 1):
-        name, tab, caption = line.partition('\t')
-        name, caption = name.strip(), caption.strip()
-        if not line.strip() or (n == 1 and name.lower() in ('filename', 'image')): continue   # blank line or header
-        if not (tab and name and caption): raise ValueError(f"{file} line {n}: expected 'filename<TAB>caption', got {line[:80]!r}")
-        pairs.append((name, caption))
-    return pairs
-
-# %% ../nbs/06_train_flickr.ipynb #dt000072
-def _caption_json(file:Path) -> list:
-    "(image, caption) pairs of a JSON list of {'image', 'caption'} objects; a `ValueError` names the file and entry of a bad one."
-    data = read_json_file(file, _CAPTIONS_EXPECTED)
-    if not isinstance(data, list): raise ValueError(f'{file}: expected a JSON list of {{"image", "caption"}} objects, got a {type(data).__name__}')
-    pairs = []
-    for i, d in enumerate(data):
-        caps = d.get('caption') if isinstance(d, dict) else None
-        caps = [caps] if isinstance(caps, str) else caps
-        if not (isinstance(d, dict) and isinstance(d.get('image'), str) and d['image'] and isinstance(caps, list) and caps
-                and all(isinstance(c, str) and c.strip() for c in caps)):
-            raise ValueError(f'{file} entry {i}: expected {{"image": name, "caption": text or [texts]}}, got {json.dumps(d)[:80]}')
-        pairs += [(d['image'], c.strip()) for c in caps]
-    return pairs
-
-# %% ../nbs/06_train_flickr.ipynb #caf199dc
-def _caption_file(root:Path) -> Path:
-    "The caption file `root` is, or the one of `CAPTION_FILES` inside it."
-    file = root if root.is_file() else next((root/f for f in CAPTION_FILES if (root/f).exists()), None)
-    if file is None or file.suffix.lower() not in ('.tsv', '.txt', '.json'): raise ValueError(f"{root}: expected {_CAPTIONS_EXPECTED}")
-    return file
-
-def _image_folder(file:Path, images) -> Path:
-    "Where relative image names resolve: `images` if given, else an `images/` folder beside the caption file, else its folder."
-    if images is not None: return existing_path(images, 'a folder of images (image_root)')
-    return file.parent/'images' if (file.parent/'images').is_dir() else file.parent
-
-def read_caption_folder(root,                 # the folder (or the captions file itself, under any name)
-                        images:str|Path|None=None, # where relative image names resolve; default: images/ beside the file, else beside it
-                        val:float=0.05,       # fraction of images for validation
-                        test:float=0.05,      # fraction of images for testing
-                        seed:int=0,           # seed of the split
-                       ) -> list:
-    "Records from a caption file ('filename<TAB>caption' lines, or a JSON list of {'image', 'caption'}) and its images."
-    file = _caption_file(existing_path(root, _CAPTIONS_EXPECTED))
-    pairs = _caption_json(file) if file.suffix.lower() == '.json' else _caption_lines(file)
-    captions = {}
-    for name, caption in pairs: captions.setdefault(name, []).append(caption)
-    outside = [n for n in captions if Path(n).is_absolute() or '..' in Path(n).parts]   # never read, not even looked at
-    if outside:
-        warnings.warn(f"{file}: skipped {len(outside)} image name(s) outside its image folder, e.g. {outside[0]!r}")
-        for n in outside: del captions[n]
-    splits, folder = assign_splits(captions, val, test, seed), _image_folder(file, images)
-    if captions and not any((folder/name).exists() for name in list(captions)[:5]):
-        warnings.warn(f"{file}: none of the first images ({', '.join(list(captions)[:2])}, ...) is in {folder}; pass image_root= if they are elsewhere")
-    return [Record(folder/name, caps, splits[name], name) for name, caps in captions.items()]
 
 # %% ../nbs/06_train_flickr.ipynb #c96ff9b1
 SOURCES = ("'shapes'; a Kaggle Flickr30k folder (results.csv + images); nlphuji/flickr30k parquet file(s) or `save_to_disk` folder; "
@@ -711,3 +596,109 @@ def __iter__(self:ClipLoader):
             warnings.warn(f"dropping a batch of {len(batch[0])} readable image(s): training needs {self.min_batch} at least")
             self.n_skipped, batch = self.n_skipped + len(batch[0]), None
         if batch is not None: yield batch
+
+# %% ../nbs/A13_data_formats.ipynb #c315e0b2
+HF_FLICKR_COLUMNS = ('image', 'caption', 'sentids', 'split', 'img_id', 'filename')   # nlphuji/flickr30k's schema
+
+def _is_hf_dataset(x) -> bool: return hasattr(x, 'column_names') and hasattr(x, 'with_format')
+def _is_hf_dataset_dict(x) -> bool: return isinstance(x, dict) and len(x) > 0 and all(map(_is_hf_dataset, x.values()))
+
+def _table_records(table, default_split:str, where:str) -> list:
+    "One record per row of an Arrow table with (at least) the columns 'image' and 'caption' of nlphuji/flickr30k."
+    if missing := [c for c in ('image', 'caption') if c not in table.column_names]:
+        raise ValueError(f"{where}: expected the nlphuji/flickr30k columns {list(HF_FLICKR_COLUMNS)}, missing {missing}")
+    column = lambda name, default: table.column(name).to_pylist() if name in table.column_names else default
+    n, images = table.num_rows, table.column('image')
+    captions = [c if isinstance(c, list) else [c] for c in table.column('caption').to_pylist()]
+    splits, keys = column('split', [default_split] * n), column('filename', list(range(n)))
+    return [Record(ArrowImage(images, i), c, s, k) for i, (c, s, k) in enumerate(zip(captions, splits, keys))]
+
+# %% ../nbs/A13_data_formats.ipynb #dt000011
+def _read_parquet(files:list):
+    try: import pyarrow as pa, pyarrow.parquet as pq
+    except ImportError: raise ImportError("reading parquet files needs pyarrow: pip install pyarrow") from None
+    tables = []
+    for f in files:
+        try: tables.append(pq.read_table(f))
+        except (pa.ArrowInvalid, OSError) as e: raise ValueError(f"{f}: expected a parquet file with the nlphuji/flickr30k columns {list(HF_FLICKR_COLUMNS)}, got {e}") from None
+    return pa.concat_tables(tables)
+
+def read_hf_flickr(source) -> list:
+    "Records from nlphuji/flickr30k given as a loaded `datasets` Dataset/DatasetDict, a `save_to_disk` folder, or parquet file(s)."
+    if _is_hf_dataset_dict(source):
+        return [r for name, ds in source.items() for r in _table_records(ds.with_format('arrow')[:], name, f'DatasetDict[{name!r}]')]
+    if _is_hf_dataset(source): return _table_records(source.with_format('arrow')[:], 'train', 'Dataset')
+    expected = f"parquet file(s) or a `save_to_disk` folder of nlphuji/flickr30k (columns {list(HF_FLICKR_COLUMNS)})"
+    if isinstance(source, (list, tuple)):
+        return _table_records(_read_parquet([existing_path(f, expected) for f in source]), 'train', str(source[0]))
+    path = existing_path(source, expected)
+    if path.is_dir() and ((path/'dataset_dict.json').exists() or (path/'state.json').exists()):
+        try: from datasets import load_from_disk
+        except ImportError: raise ImportError(f"{path} was written by `datasets.save_to_disk`; reading it needs: pip install datasets") from None
+        return read_hf_flickr(load_from_disk(str(path)))
+    files = sorted(path.rglob('*.parquet')) if path.is_dir() else [path]
+    if not files: raise ValueError(f"{path}: expected {expected}, found no .parquet file")
+    return _table_records(_read_parquet(files), 'train', str(path))
+
+# %% ../nbs/A13_data_formats.ipynb #b24ef616
+CAPTION_FILES = ('captions.tsv', 'captions.txt', 'captions.json')   # found inside a folder by these names
+_CAPTIONS_EXPECTED = ("a folder with captions.tsv / captions.txt ('filename<TAB>caption' lines) or captions.json "
+                      "([{\"image\", \"caption\"}, ...]), or such a file under any name")
+
+def _caption_lines(file:Path) -> list:
+    "(filename, caption) pairs of a 'filename<TAB>caption' file; a `ValueError` names the file and line of a bad one."
+    pairs = []
+    for n, line in enumerate(read_text_file(file, _CAPTIONS_EXPECTED).splitlines(), 1):
+        name, tab, caption = line.partition('\t')
+        name, caption = name.strip(), caption.strip()
+        if not line.strip() or (n == 1 and name.lower() in ('filename', 'image')): continue   # blank line or header
+        if not (tab and name and caption): raise ValueError(f"{file} line {n}: expected 'filename<TAB>caption', got {line[:80]!r}")
+        pairs.append((name, caption))
+    return pairs
+
+# %% ../nbs/A13_data_formats.ipynb #dt000072
+def _caption_json(file:Path) -> list:
+    "(image, caption) pairs of a JSON list of {'image', 'caption'} objects; a `ValueError` names the file and entry of a bad one."
+    data = read_json_file(file, _CAPTIONS_EXPECTED)
+    if not isinstance(data, list): raise ValueError(f'{file}: expected a JSON list of {{"image", "caption"}} objects, got a {type(data).__name__}')
+    pairs = []
+    for i, d in enumerate(data):
+        caps = d.get('caption') if isinstance(d, dict) else None
+        caps = [caps] if isinstance(caps, str) else caps
+        if not (isinstance(d, dict) and isinstance(d.get('image'), str) and d['image'] and isinstance(caps, list) and caps
+                and all(isinstance(c, str) and c.strip() for c in caps)):
+            raise ValueError(f'{file} entry {i}: expected {{"image": name, "caption": text or [texts]}}, got {json.dumps(d)[:80]}')
+        pairs += [(d['image'], c.strip()) for c in caps]
+    return pairs
+
+# %% ../nbs/A13_data_formats.ipynb #caf199dc
+def _caption_file(root:Path) -> Path:
+    "The caption file `root` is, or the one of `CAPTION_FILES` inside it."
+    file = root if root.is_file() else next((root/f for f in CAPTION_FILES if (root/f).exists()), None)
+    if file is None or file.suffix.lower() not in ('.tsv', '.txt', '.json'): raise ValueError(f"{root}: expected {_CAPTIONS_EXPECTED}")
+    return file
+
+def _image_folder(file:Path, images) -> Path:
+    "Where relative image names resolve: `images` if given, else an `images/` folder beside the caption file, else its folder."
+    if images is not None: return existing_path(images, 'a folder of images (image_root)')
+    return file.parent/'images' if (file.parent/'images').is_dir() else file.parent
+
+def read_caption_folder(root,                 # the folder (or the captions file itself, under any name)
+                        images:str|Path|None=None, # where relative image names resolve; default: images/ beside the file, else beside it
+                        val:float=0.05,       # fraction of images for validation
+                        test:float=0.05,      # fraction of images for testing
+                        seed:int=0,           # seed of the split
+                       ) -> list:
+    "Records from a caption file ('filename<TAB>caption' lines, or a JSON list of {'image', 'caption'}) and its images."
+    file = _caption_file(existing_path(root, _CAPTIONS_EXPECTED))
+    pairs = _caption_json(file) if file.suffix.lower() == '.json' else _caption_lines(file)
+    captions = {}
+    for name, caption in pairs: captions.setdefault(name, []).append(caption)
+    outside = [n for n in captions if Path(n).is_absolute() or '..' in Path(n).parts]   # never read, not even looked at
+    if outside:
+        warnings.warn(f"{file}: skipped {len(outside)} image name(s) outside its image folder, e.g. {outside[0]!r}")
+        for n in outside: del captions[n]
+    splits, folder = assign_splits(captions, val, test, seed), _image_folder(file, images)
+    if captions and not any((folder/name).exists() for name in list(captions)[:5]):
+        warnings.warn(f"{file}: none of the first images ({', '.join(list(captions)[:2])}, ...) is in {folder}; pass image_root= if they are elsewhere")
+    return [Record(folder/name, caps, splits[name], name) for name, caps in captions.items()]
