@@ -17,7 +17,7 @@ from fastcore.basics import patch
 from .patches import clip_transform, show_image
 
 # %% auto #0
-__all__ = ['SHAPE_COLOURS', 'SHAPE_NAMES', 'SHAPE_SIZES', 'SHAPE_POSITIONS', 'HELD_OUT_COMBOS', 'SHAPE_TEMPLATES', 'SHAPES_SPLITS', 'FLICKR30K_SPLITS', 'KAGGLE_HEADER', 'SOURCES', 'EMOJI_APT', 'EMOJI_FONTS', 'EMOJI_TEST_FILES', 'CLDR_DIRS', 'EMOJI_IMAGE_SIZES', 'EMOJI_SPLITS', 'Record', 'ArrowImage', 'to_rgb', 'load_image', 'render_shape', 'shape_captions', 'shapes_records', 'show_records', 'existing_path', 'existing_file', 'read_text_file', 'read_json_file', 'read_results_csv', 'read_karpathy_json', 'assign_splits', 'read_flickr_kaggle', 'load_records', 'emoji_files', 'read_emoji_test', 'read_cldr_annotations', 'emoji_concept', 'load_emoji_font', 'draw_emoji', 'cache_root', 'emoji_cache_dir', 'emoji_file_name', 'build_emoji_images', 'EmojiRecord', 'emoji_captions', 'emoji_records', 'write_emoji_images', 'ImageRecords', 'PairDataset', 'EvalImages', 'caption_table', 'collate_skip', 'ResumableSampler', 'ClipLoader', 'HF_FLICKR_COLUMNS', 'CAPTION_FILES', 'read_hf_flickr', 'read_caption_folder']
+__all__ = ['SHAPE_COLOURS', 'SHAPE_NAMES', 'SHAPE_SIZES', 'SHAPE_POSITIONS', 'HELD_OUT_COMBOS', 'SHAPE_TEMPLATES', 'SHAPES_SPLITS', 'FLICKR30K_SPLITS', 'KAGGLE_HEADER', 'SOURCES', 'EMOJI_APT', 'EMOJI_FONTS', 'EMOJI_TEST_FILES', 'CLDR_DIRS', 'EMOJI_IMAGE_SIZES', 'EMOJI_DESIGNS', 'NPM_INSTALL', 'CAIROSVG_PIP', 'EMOJI_SPLITS', 'Record', 'ArrowImage', 'to_rgb', 'load_image', 'render_shape', 'shape_captions', 'shapes_records', 'show_records', 'existing_path', 'existing_file', 'read_text_file', 'read_json_file', 'read_results_csv', 'read_karpathy_json', 'assign_splits', 'read_flickr_kaggle', 'load_records', 'emoji_files', 'read_emoji_test', 'read_cldr_annotations', 'emoji_concept', 'load_emoji_font', 'draw_emoji', 'cache_root', 'emoji_cache_dir', 'emoji_file_name', 'make_once', 'build_emoji_images', 'emoji_designs_dir', 'check_designs', 'npm_pack', 'fetch_emoji_designs', 'name_slug', 'code_point_name', 'fluent_slugs', 'design_file_names', 'match_design_files', 'glyph_on_white', 'render_design_image', 'build_design_images', 'EmojiRecord', 'emoji_captions', 'read_design_notes', 'emoji_records', 'emoji_source', 'write_emoji_images', 'ImageRecords', 'PairDataset', 'EvalImages', 'caption_table', 'collate_skip', 'ResumableSampler', 'ClipLoader', 'HF_FLICKR_COLUMNS', 'CAPTION_FILES', 'read_hf_flickr', 'read_caption_folder']
 
 # %% ../nbs/06_train_flickr.ipynb #d5058d1c
 @dataclass
@@ -238,7 +238,7 @@ def read_flickr_kaggle(root,                     # the folder holding results.cs
 # %% ../nbs/06_train_flickr.ipynb #c96ff9b1
 SOURCES = ("'shapes'; a Kaggle Flickr30k folder (results.csv + images); nlphuji/flickr30k parquet file(s) or `save_to_disk` folder; "
            "a loaded Hugging Face Dataset/DatasetDict; a folder with captions.tsv / captions.txt / captions.json, "
-           "or such a caption file under any name (.tsv, .txt, .json); or 'emoji' (see `emoji_records`)")
+           "or such a caption file under any name (.tsv, .txt, .json); or 'emoji' / 'emoji:noto,twemoji,...' (see `emoji_records`)")
 
 def load_records(source,                  # 'shapes', 'emoji', a path, or a datasets Dataset/DatasetDict (see SOURCES)
                  split:str|None=None,     # keep only this split ('train', 'val', 'test', ...); None keeps all
@@ -247,12 +247,13 @@ def load_records(source,                  # 'shapes', 'emoji', a path, or a data
                 ) -> list:
     "Records from any supported source, optionally from one split only."
     if image_root is not None:
-        if isinstance(source, str) and source in ('shapes', 'emoji') or _is_hf_dataset(source) or _is_hf_dataset_dict(source):
+        if isinstance(source, str) and source.partition(':')[0] in ('shapes', 'emoji') or _is_hf_dataset(source) or _is_hf_dataset_dict(source):
             raise ValueError(f"image_root applies to caption files and Kaggle folders, not to {source!r}")
         kwargs['images'] = image_root
     if isinstance(source, str) and source == 'shapes':
         records = [r for s in ([split] if split else SHAPES_SPLITS) for r in shapes_records(s, **kwargs)]
-    elif isinstance(source, str) and source == 'emoji': records = emoji_records(split, **kwargs)   # see "Emoji" below
+    elif isinstance(source, str) and source.partition(':')[0] == 'emoji':           # see "Emoji" below
+        records = emoji_records(split, **emoji_source(source), **kwargs)
     elif _is_hf_dataset(source) or _is_hf_dataset_dict(source): records = read_hf_flickr(source)
     else:
         path = existing_path(source, SOURCES)
@@ -383,6 +384,25 @@ def emoji_file_name(emoji:str) -> str:
     "'1f469-200d-1f373.png': the emoji's code points in hex, the file name it is cached under."
     return '-'.join(f'{ord(c):x}' for c in emoji) + '.png'
 
+# %% ../nbs/06_train_flickr.ipynb #dsg00005
+def make_once(folder:Path,             # the folder to make
+              fill:Callable,           # fill(tmp): writes the folder's contents into the temporary folder tmp
+              marker:str='index.json', # the file whose presence says the folder is complete (written last by `fill`)
+             ) -> Path:
+    "`folder`, made by `fill` in a private temporary folder beside it and moved into place whole; reused if complete."
+    folder = Path(folder)
+    if (folder/marker).exists(): return folder
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=folder.name + '.', dir=folder.parent))  # made privately, moved into place whole
+    try: fill(tmp)
+    except BaseException:                               # a bad input, a full disk, Ctrl-C: leave no half-made folder behind
+        shutil.rmtree(tmp, ignore_errors=True); raise
+    if folder.exists() and not (folder/marker).exists(): shutil.rmtree(folder, ignore_errors=True)  # an interrupted build
+    try: os.replace(tmp, folder)                        # atomic: readers see no folder or a complete one
+    except OSError: shutil.rmtree(tmp, ignore_errors=True)   # another process finished first: its folder is as good
+    if not (folder/marker).exists(): raise RuntimeError(f"could not write {folder}")
+    return folder
+
 # %% ../nbs/06_train_flickr.ipynb #dt000044
 def build_emoji_images(image_size:int=64, font:str|Path|None=None, emoji_test:str|Path|None=None,
                        cache_dir:str|Path|None=None, verbose:bool=True) -> Path:
@@ -393,9 +413,7 @@ def build_emoji_images(image_size:int=64, font:str|Path|None=None, emoji_test:st
     version, emojis = read_emoji_test(files['emoji_test'])
     folder = Path(cache_dir or emoji_cache_dir())/f"{files['font'].stem.replace(' ', '_')}-{_sha(files['font'])}-u{version}-{image_size}px"
     if (folder/'index.json').exists(): return folder
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=folder.name + '.', dir=folder.parent))  # drawn privately, moved into place whole
-    try:
+    def fill(tmp:Path):
         font, drawn, blank = load_emoji_font(files['font']), [], []
         for e in emojis:
             im = draw_emoji(e['emoji'], font, image_size)
@@ -404,13 +422,184 @@ def build_emoji_images(image_size:int=64, font:str|Path|None=None, emoji_test:st
             drawn.append(e['emoji'])
         index = {'font': str(files['font']), 'unicode_version': version, 'image_size': image_size, 'drawn': drawn, 'blank': blank}
         (tmp/'index.json').write_text(json.dumps(index, ensure_ascii=False))
-    except BaseException:                               # a bad font, a full disk, Ctrl-C: leave no half-drawn folder behind
-        shutil.rmtree(tmp, ignore_errors=True); raise
-    if folder.exists() and not (folder/'index.json').exists(): shutil.rmtree(folder, ignore_errors=True)  # an interrupted build
-    try: os.replace(tmp, folder)                        # atomic: readers see no folder or a complete one
-    except OSError: shutil.rmtree(tmp, ignore_errors=True)   # another process finished first: its folder is as good
-    if not (folder/'index.json').exists(): raise RuntimeError(f"could not write the emoji cache {folder}")
-    if verbose: print(f"drew {len(drawn)} emoji at {image_size} px into {folder}" + (f"; {len(blank)} came out blank: {', '.join(blank)}" if blank else ''))
+    make_once(folder, fill)
+    if verbose:
+        index = json.loads((folder/'index.json').read_text(encoding='utf-8'))
+        blank = index['blank']
+        print(f"drew {len(index['drawn'])} emoji at {image_size} px into {folder}" + (f"; {len(blank)} came out blank: {', '.join(blank)}" if blank else ''))
+    return folder
+
+# %% ../nbs/06_train_flickr.ipynb #dsg00002
+import subprocess, tarfile, time, unicodedata
+
+# %% ../nbs/06_train_flickr.ipynb #dsg00003
+EMOJI_DESIGNS = {   # design → its npm package (pinned), where its pictures are inside it, their licence and credit
+    'noto': {'package': None, 'version': None, 'images': None, 'licence': 'SIL OFL 1.1 (font) / Apache 2.0',
+             'attribution': 'Noto Color Emoji by Google (Debian package fonts-noto-color-emoji)'},
+    'twemoji': {'package': 'emoji-datasource-twitter', 'version': '16.0.0', 'images': 'img/twitter/64/*.png',
+                'licence': 'CC-BY 4.0', 'attribution': 'Twemoji graphics by Twitter, Inc. and other contributors, '
+                'CC-BY 4.0 (npm package emoji-datasource-twitter)'},
+    'openmoji': {'package': 'openmoji', 'version': '17.0.0', 'images': 'color/svg/*.svg', 'licence': 'CC BY-SA 4.0',
+                 'attribution': 'OpenMoji, the open-source emoji and icon project (openmoji.org), CC BY-SA 4.0'},
+    'fluent': {'package': 'fluentui-emoji', 'version': '1.3.0', 'images': 'icons/flat/*.svg', 'licence': 'MIT',
+               'attribution': 'Fluent Emoji by Microsoft, MIT (npm package fluentui-emoji)'},
+}
+NPM_INSTALL = 'apt-get install nodejs npm'   # what puts `npm` on a Debian/Ubuntu machine (Colab has it)
+
+def emoji_designs_dir() -> Path:
+    "Where fetched design packages are kept: `cache_root()/'emoji-designs'`, one `NAME-VERSION/package` folder each."
+    return cache_root()/'emoji-designs'
+
+def check_designs(designs) -> tuple:
+    "`designs` ('noto,twemoji' or a sequence of names) as a tuple of names of `EMOJI_DESIGNS`, or a one-line error."
+    names = tuple(d.strip() for d in designs.split(',')) if isinstance(designs, str) else tuple(designs)
+    if not names or any(d not in EMOJI_DESIGNS for d in names) or len(set(names)) < len(names):
+        raise ValueError(f"expected distinct emoji designs from {list(EMOJI_DESIGNS)}, got {designs!r}")
+    return names
+
+# %% ../nbs/06_train_flickr.ipynb #dsg00006
+def _unpack(tgz:Path, dest:Path):
+    "Unpack an npm tarball's regular files and folders into `dest`, refusing names that would land outside it."
+    with tarfile.open(tgz) as tar:
+        members = [m for m in tar.getmembers() if m.isfile() or m.isdir()]
+        for m in members:
+            if Path(m.name).is_absolute() or '..' in Path(m.name).parts:
+                raise ValueError(f"{tgz}: expected an npm package tarball, got a member outside it: {m.name!r}")
+        tar.extractall(dest, members=members)
+
+def npm_pack(package:str, version:str, dest:Path):
+    "`npm pack package@version` unpacked into `dest` (its files under `dest/package`), through `make_once`."
+    npm = shutil.which('npm')
+    if npm is None: raise FileNotFoundError(f"npm not found (it fetches {package}@{version}); install it: {NPM_INSTALL}")
+    def fill(tmp:Path):
+        r = subprocess.run([npm, 'pack', f'{package}@{version}', '--silent'], cwd=tmp, capture_output=True, text=True)
+        tgz = tmp/((r.stdout.strip().splitlines() or ['?'])[-1].strip())
+        if r.returncode or not tgz.is_file():
+            why = (r.stderr.strip().splitlines() or ['no message'])[-1]
+            raise RuntimeError(f"`npm pack {package}@{version}` failed ({why}); it needs the network and the npm registry")
+        _unpack(tgz, tmp)
+        tgz.unlink()
+    return make_once(dest, fill, 'package/package.json')
+
+def fetch_emoji_designs(designs='twemoji,openmoji,fluent', # which designs' packages (noto needs none: it is a font)
+                        cache:str|Path|None=None,          # the folder of packages (default: `emoji_designs_dir()`)
+                        download:bool=True,                # fetch a missing package with npm (False: a one-line error)
+                       ) -> dict:
+    "The unpacked npm package folder of each design, {design: folder}, fetched with `npm pack` the first time only."
+    cache, out = Path(cache or emoji_designs_dir()).expanduser(), {}
+    for d in check_designs(designs):
+        spec = EMOJI_DESIGNS[d]
+        if spec['package'] is None: continue
+        folder = cache/f"{spec['package']}-{spec['version']}"
+        if not (folder/'package'/'package.json').exists():
+            if not download: raise FileNotFoundError(f"{folder} holds no unpacked {spec['package']}; fetch it: "
+                                                     f"npm pack {spec['package']}@{spec['version']} (or fetch_emoji_designs)")
+            npm_pack(spec['package'], spec['version'], folder)
+        out[d] = folder/'package'
+    return out
+
+# %% ../nbs/06_train_flickr.ipynb #dsg00011
+_TONES = {f'{t} skin tone': t for t in ('light', 'medium-light', 'medium', 'medium-dark', 'dark')}
+
+def name_slug(name:str) -> str:
+    "A name as a file-name slug, accents dropped: 'Piñata party!' → 'pinata-party'."
+    ascii_name = unicodedata.normalize('NFKD', name).encode('ascii', 'ignore').decode()
+    return re.sub(r'[^0-9a-z]+', '-', ascii_name.lower()).strip('-')
+
+def code_point_name(emoji:str, upper:bool=False, fe0f:bool=True) -> str:
+    "'1f431': an emoji's code points in hex (4 digits at least) joined by '-', as Twemoji and OpenMoji name files."
+    return '-'.join(f'{ord(c):04X}' if upper else f'{ord(c):04x}' for c in emoji if fe0f or c != '\ufe0f')
+
+def fluent_slugs(name:str) -> list:
+    "The file names Fluent may use for an emoji with this CLDR name, most likely first."
+    base, _, qualifiers = name.partition(':')
+    parts = [p.strip() for p in qualifiers.split(',') if p.strip()]
+    tones = [_TONES[p] for p in parts if p in _TONES]
+    stem = name_slug(' '.join([base] + [p.replace('blond hair', 'blonde hair') for p in parts if p not in _TONES]))
+    ends = ['-' + '-'.join(tones)] if tones else ['', '-default']
+    return [s + e for s in (stem, f'person-{stem}') for e in ends]      # 'superhero' is Fluent's 'person-superhero'
+
+def design_file_names(design:str, emoji:dict) -> list:
+    "The file stems (no extension) a design may use for one emoji of `read_emoji_test`, most likely first."
+    if design == 'fluent': return fluent_slugs(emoji['name'])
+    upper = design == 'openmoji'
+    return list(dict.fromkeys([code_point_name(emoji['emoji'], upper), code_point_name(emoji['emoji'], upper, fe0f=False)]))
+
+# %% ../nbs/06_train_flickr.ipynb #dsg00013
+def match_design_files(design:str, package:Path, emojis:list) -> tuple:
+    "The picture of each emoji in a design's package ({emoji: path}), and the names of the package's pictures no emoji matched."
+    files = {p.stem: p for p in sorted(Path(package).glob(EMOJI_DESIGNS[design]['images']))}
+    found = {}
+    for e in emojis:
+        stem = next((s for s in design_file_names(design, e) if s in files), None)
+        if stem is not None: found[e['emoji']] = files[stem]
+    used = set(found.values())
+    return found, [p.name for p in files.values() if p not in used]
+
+# %% ../nbs/06_train_flickr.ipynb #dsg00017
+CAIROSVG_PIP = 'pip install cairosvg'   # and the cairo library: apt-get install libcairo2 (in most images already)
+
+def _cairosvg():
+    try: import cairosvg
+    except (ImportError, OSError) as e:               # OSError: the package is there but libcairo is not
+        raise ImportError(f"rendering SVG emoji needs cairosvg ({e}); install it: {CAIROSVG_PIP} "
+                          "(and apt-get install libcairo2)") from None
+    return cairosvg
+
+def glyph_on_white(glyph:Image.Image, image_size:int=64, margin:float=0.06) -> Image.Image|None:
+    "An RGBA picture cropped to its visible pixels, centred on a white square with a margin, resized; None if blank."
+    glyph = glyph.convert('RGBA')
+    bbox = glyph.getchannel('A').getbbox()
+    if bbox is None: return None
+    glyph = glyph.crop(bbox)
+    side = int(max(glyph.size) * (1 + 2 * margin))
+    square = Image.new('RGBA', (side, side), (255, 255, 255, 255))
+    square.alpha_composite(glyph, ((side - glyph.width) // 2, (side - glyph.height) // 2))
+    return square.convert('RGB').resize((image_size, image_size), Image.LANCZOS)
+
+def render_design_image(path, image_size:int=64) -> Image.Image|None:
+    "A design's picture (PNG, or SVG rendered with cairosvg) on a white square of side `image_size`; None if blank."
+    path = Path(path)
+    if path.suffix.lower() == '.svg':
+        png = _cairosvg().svg2png(bytestring=path.read_bytes(), output_width=max(128, 2 * image_size))
+        glyph = Image.open(io.BytesIO(png))
+    else: glyph = Image.open(path)
+    return glyph_on_white(glyph, image_size)
+
+# %% ../nbs/06_train_flickr.ipynb #dsg00020
+def build_design_images(design:str, image_size:int=64,
+                        packages:str|Path|None=None,     # the folder of fetched packages (default: `emoji_designs_dir()`)
+                        font:str|Path|None=None, emoji_test:str|Path|None=None,
+                        cache_dir:str|Path|None=None, verbose:bool=True) -> Path:
+    "Render every emoji one design has once into a cache folder keyed by package version, Unicode version and size."
+    (design,) = check_designs([design])
+    if design == 'noto': return build_emoji_images(image_size, font, emoji_test, cache_dir, verbose)
+    if not (isinstance(image_size, int) and EMOJI_IMAGE_SIZES[0] <= image_size <= EMOJI_IMAGE_SIZES[1]):
+        raise ValueError(f"expected an emoji image size from {EMOJI_IMAGE_SIZES[0]} to {EMOJI_IMAGE_SIZES[1]} pixels, got {image_size!r}")
+    package = fetch_emoji_designs([design], packages)[design]
+    spec, files = EMOJI_DESIGNS[design], emoji_files(emoji_test=emoji_test)
+    version, emojis = read_emoji_test(files['emoji_test'])
+    folder = Path(cache_dir or emoji_cache_dir())/f"{design}-{spec['package']}-{spec['version']}-u{version}-{image_size}px"
+    if (folder/'index.json').exists(): return folder
+    def fill(tmp:Path):
+        t0, (found, unmatched) = time.time(), match_design_files(design, package, emojis)
+        drawn, blank = [], []
+        for e in emojis:
+            if e['emoji'] not in found: continue
+            im = render_design_image(found[e['emoji']], image_size)
+            if im is None: blank.append(e['name']); continue
+            im.save(tmp/emoji_file_name(e['emoji']))
+            drawn.append(e['emoji'])
+        missing = [e['name'] for e in emojis if e['emoji'] not in found]
+        index = {'design': design, **{k: spec[k] for k in ('package', 'version', 'licence', 'attribution')},
+                 'unicode_version': version, 'image_size': image_size, 'drawn': drawn, 'blank': blank,
+                 'missing': missing, 'unmatched_files': unmatched, 'seconds': round(time.time() - t0, 1)}
+        (tmp/'index.json').write_text(json.dumps(index, ensure_ascii=False))
+    make_once(folder, fill)
+    if verbose:
+        index = json.loads((folder/'index.json').read_text(encoding='utf-8'))
+        print(f"rendered {len(index['drawn'])} {design} emoji at {image_size} px in {index['seconds']} s into {folder}; "
+              f"{len(index['missing'])} emoji it lacks, {len(index['unmatched_files'])} of its pictures matched no emoji")
     return folder
 
 # %% ../nbs/06_train_flickr.ipynb #em000029
@@ -424,50 +613,100 @@ class EmojiRecord(Record):
     group: str = ''           # Unicode group ('People & Body')
     subgroup: str = ''        # Unicode subgroup ('person-role')
     concept: str = ''         # what its variants share ('cook')
+    design: str = 'noto'      # whose drawing the image is (a name of `EMOJI_DESIGNS`)
 
-def emoji_captions(name:str, keywords:list) -> list:
-    "The captions of one emoji: its name, and its CLDR keywords joined ('koala' / 'face, koala, marsupial')."
+def emoji_captions(name:str, keywords:list,
+                   more:list=(),   # other words for the emoji (other designs' tags): those CLDR lacks become one more caption
+                  ) -> list:
+    "The captions of one emoji: its name, its CLDR keywords joined ('koala' / 'face, koala, marsupial'), then new words."
     kws = ', '.join(keywords)
-    return [name] + ([kws] if kws and kws != name else [])
+    captions = [name] + ([kws] if kws and kws != name else [])
+    known = {name.lower(), *(k.lower() for k in keywords)}
+    extra = [w for w in dict.fromkeys(m.strip().lower() for m in more) if w and w not in known]
+    return captions + ([', '.join(extra)] if extra else [])
+
+# %% ../nbs/06_train_flickr.ipynb #dsg00031
+def _words(tags) -> list: return [t.strip() for t in (tags or '').split(',') if t.strip()]
+
+def read_design_notes(design:str, package:Path) -> dict:
+    "A design's own words for each emoji, {emoji without FE0F: [words]}: OpenMoji's annotation and tags, Twemoji's short names."
+    if design == 'openmoji':
+        rows = read_json_file(Path(package)/'data'/'openmoji.json', "OpenMoji's data/openmoji.json: a list of {'emoji', 'tags', ...}")
+        return {r['emoji'].replace('\ufe0f', ''): [r.get('annotation') or ''] + _words(r.get('tags')) + _words(r.get('openmoji_tags'))
+                for r in rows if isinstance(r, dict) and isinstance(r.get('emoji'), str)}
+    if design == 'twemoji':
+        rows = read_json_file(Path(package)/'emoji.json', "emoji-datasource's emoji.json: a list of {'unified', 'short_names', ...}")
+        out = {}
+        for r in rows:
+            if not (isinstance(r, dict) and isinstance(r.get('unified'), str)): continue
+            names = [n.replace('_', ' ') for n in r.get('short_names', []) if re.fullmatch(r'[a-z]+(_[a-z]+)*', n)]  # no '+1', 'flag-eg'
+            for u in [r['unified'], *(v['unified'] for v in r.get('skin_variations', {}).values())]:
+                out[''.join(chr(int(h, 16)) for h in u.split('-')).replace('\ufe0f', '')] = names
+        return out
+    return {}
 
 # %% ../nbs/06_train_flickr.ipynb #dt000014
-def emoji_records(split:str|None=None,   # keep only 'train', 'val' or 'test' (None: all)
+def emoji_records(split:str|None=None,   # keep only 'train', 'val', 'test' or 'design' (None: all)
                   image_size:int=64,     # side of the drawn images
                   seed:int=0,            # seed of the concept split
                   val:float=EMOJI_SPLITS['val'], test:float=EMOJI_SPLITS['test'],
+                  designs='noto',        # whose pictures: names of EMOJI_DESIGNS (licence and credit of each there)
+                  held_out_design:str|None=None, # one of `designs` kept out of training (see the split 'design')
                   font:str|Path|None=None, emoji_test:str|Path|None=None, cldr:str|Path|None=None,
+                  packages:str|Path|None=None,   # the folder of fetched design packages (default: `emoji_designs_dir()`)
                   cache_dir:str|Path|None=None, verbose:bool=True) -> list:
-    "Every fully-qualified emoji as an `EmojiRecord`: drawn image (cached), CLDR captions, metadata, a split by concept."
+    "Every fully-qualified emoji in each design as an `EmojiRecord`: picture (cached), captions, metadata, a split by concept."
+    designs = check_designs(designs)
+    if held_out_design is not None and (held_out_design not in designs or len(designs) < 2):
+        raise ValueError(f"expected held_out_design to be one of the designs {list(designs)}, with another to train on, "
+                         f"got {held_out_design!r}")
     files = emoji_files(font, emoji_test, cldr)
-    folder = build_emoji_images(image_size, files['font'], files['emoji_test'], cache_dir, verbose)
-    drawn = set(json.loads((folder/'index.json').read_text(encoding='utf-8'))['drawn'])
     _, emojis = read_emoji_test(files['emoji_test'])
-    notes = read_cldr_annotations(files['cldr'])
-    emojis = [e for e in emojis if e['emoji'] in drawn]
-    splits = assign_splits({emoji_concept(e['name']) for e in emojis}, val, test, seed)
+    splits = assign_splits({emoji_concept(e['name']) for e in emojis}, val, test, seed)   # one split for every design
+    notes, more = read_cldr_annotations(files['cldr']), {}
+    for d, package in fetch_emoji_designs(designs, packages).items():
+        for e, words in read_design_notes(d, package).items(): more.setdefault(e, []).extend(words)
     records = []
-    for e in emojis:
-        concept = emoji_concept(e['name'])
-        keywords = notes.get(e['emoji'].replace('\ufe0f', ''), {}).get('keywords', [])
-        records.append(EmojiRecord(folder/emoji_file_name(e['emoji']), emoji_captions(e['name'], keywords), splits[concept], concept,
-                                   e['emoji'], e['name'], e['group'], e['subgroup'], concept))
+    for design in designs:
+        folder = build_design_images(design, image_size, packages, files['font'], files['emoji_test'], cache_dir, verbose)
+        drawn = set(json.loads((folder/'index.json').read_text(encoding='utf-8'))['drawn'])
+        for e in emojis:
+            concept, plain = emoji_concept(e['name']), e['emoji'].replace('\ufe0f', '')
+            s = splits[concept] if design != held_out_design else 'design' if splits[concept] == 'train' else None
+            if e['emoji'] not in drawn or s is None: continue
+            captions = emoji_captions(e['name'], notes.get(plain, {}).get('keywords', []), more.get(plain, []))
+            records.append(EmojiRecord(folder/emoji_file_name(e['emoji']), captions, s, concept,
+                                       e['emoji'], e['name'], e['group'], e['subgroup'], concept, design))
     if verbose:
         count = lambda s: (len({r.concept for r in records if r.split == s}), sum(r.split == s for r in records))
-        print(f"{len(records)} emoji, {len(splits)} concepts: " + ', '.join(f"{s} {count(s)[1]} ({count(s)[0]} concepts)" for s in ('train', 'val', 'test')))
+        per_design = f" pictures ({', '.join(f'{d} {sum(r.design == d for r in records)}' for d in designs)})" if len(designs) > 1 else ''
+        print(f"{len(records)} emoji{per_design}, {len(splits)} concepts: " + ', '.join(
+            f"{s} {count(s)[1]} ({count(s)[0]} concepts)" for s in ('train', 'val', 'test', 'design') if count(s)[1] or s != 'design'))
     return [r for r in records if split is None or r.split == split]
 
-# %% ../nbs/06_train_flickr.ipynb #em000037
-def _slug(name:str) -> str: return re.sub(r'[^0-9a-z]+', '-', name.lower()).strip('-')
+# %% ../nbs/06_train_flickr.ipynb #dsg00036
+def emoji_source(source:str) -> dict:
+    "The `emoji_records` arguments a data source names: 'emoji' → {}, 'emoji:noto,twemoji,heldout=fluent' → designs and held-out design."
+    expected = f"'emoji' or 'emoji:DESIGN,...[,heldout=DESIGN]' with designs from {list(EMOJI_DESIGNS)}"
+    name, colon, spec = source.partition(':')
+    items = [s.strip() for s in spec.split(',')] if colon else []
+    held = [s[len('heldout='):] for s in items if s.startswith('heldout=')]
+    designs = [s for s in items if not s.startswith('heldout=')]
+    if name != 'emoji' or (colon and not items) or len(held) > 1: raise ValueError(f"expected {expected}, got {source!r}")
+    try: designs = check_designs(designs + [h for h in held if h not in designs]) if items else None
+    except ValueError: raise ValueError(f"expected {expected}, got {source!r}") from None
+    return {**({'designs': designs} if designs else {}), **({'held_out_design': held[0]} if held else {})}
 
+# %% ../nbs/06_train_flickr.ipynb #em000037
 def write_emoji_images(folder,                  # where to write the PNGs (created)
                        split:str|None='test',   # the split to write ('train', 'val', 'test'; None: every emoji)
                        image_size:int=64, seed:int=0, **kwargs) -> list:
-    "Write emoji of one split as PNGs named by their CLDR name ('sleeping-face.png'), for `clip_nbdev_predict --image-dir`; returns the paths."
+    "Write emoji of one split as PNGs named by their CLDR name ('sleeping-face.png'; 'sleeping-face-fluent.png' in another design), for `clip_nbdev_predict --image-dir`; returns the paths."
     records = emoji_records(split, image_size, seed, verbose=False, **kwargs)       # a bad size fails here, before the folder is made
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
     paths, used = [], set()
     for r in records:
-        stem = _slug(r.name)
+        stem = name_slug(r.name) + ('' if r.design == 'noto' else f'-{r.design}')
         if stem in used: stem = f"{stem}-{emoji_file_name(r.emoji)[:-4]}"
         used.add(stem)
         paths.append(folder/f'{stem}.png')

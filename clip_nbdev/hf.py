@@ -87,6 +87,10 @@ def hf_config(embed_dim:int,     # E: size of the joint embedding
     from transformers import CLIPConfig
     if 'patch_size' not in vision_cfg:
         raise ValueError(f"expected a ViT vision_cfg (with 'patch_size'); Hugging Face's CLIPModel has no ResNet tower; got {vision_cfg}")
+    if text_cfg.get('merges') or text_cfg.get('tokenizer', 'bpe') != 'bpe':
+        what = f"its own {len(text_cfg['merges'])} BPE merges" if text_cfg.get('merges') else f"the {text_cfg['tokenizer']!r} tokenizer"
+        raise ValueError(f"expected a text tower over OpenAI's BPE vocabulary (the ids CLIPTokenizer produces); this one reads {what}, "
+                         "so a Hugging Face CLIPModel would be fed the wrong ids: keep it in clip_nbdev (tokenizer_for gives its tokenizer)")
     v, t = vision_cfg, text_cfg
     return CLIPConfig(projection_dim=embed_dim,
         vision_config=dict(hidden_size=v['width'], intermediate_size=round(v.get('mlp_ratio', 4.0) * v['width']), num_hidden_layers=v['layers'], num_attention_heads=v['heads'],

@@ -4,7 +4,8 @@
 
 # %% ../nbs/04_text_encoder.ipynb #65833e7f
 from __future__ import annotations
-import gzip, html, random, re
+import gzip, heapq, html, random, re
+from collections import Counter, defaultdict
 from functools import lru_cache
 from pathlib import Path
 import ftfy
@@ -18,7 +19,7 @@ import clip_nbdev
 from .attention import LayerNorm, QuickGELU, Transformer, Packing, causal_mask
 
 # %% auto #0
-__all__ = ['SOT_TEXT', 'EOT_TEXT', 'WORD_PATTERN', 'CLIP_NUM_MERGES', 'CHAR_VOCAB_SIZE', 'TOKENIZERS', 'TOKENIZER_VOCAB_SIZES', 'POOLS', 'bytes_to_unicode', 'byte_encode', 'clean_text', 'make_captions', 'word_symbols', 'merge_pair', 'bpe', 'default_bpe_path', 'load_merges', 'Tokenizer', 'default_tokenizer', 'tokenize', 'CharTokenizer', 'char_tokenizer', 'TextTransformer', 'tokenizer_for', 'padding_mask', 'MAX_WORD_CHARS', 'bpe_heap']
+__all__ = ['SOT_TEXT', 'EOT_TEXT', 'WORD_PATTERN', 'CLIP_NUM_MERGES', 'CHAR_VOCAB_SIZE', 'TOKENIZERS', 'TOKENIZER_VOCAB_SIZES', 'POOLS', 'bytes_to_unicode', 'byte_encode', 'clean_text', 'make_captions', 'word_symbols', 'merge_pair', 'bpe', 'fit_bpe', 'default_bpe_path', 'load_merges', 'check_merges', 'Tokenizer', 'default_tokenizer', 'tokenize', 'CharTokenizer', 'char_tokenizer', 'fitted_tokenizer', 'TextTransformer', 'tokenizer_for', 'padding_mask', 'MAX_WORD_CHARS', 'bpe_heap']
 
 # %% ../nbs/04_text_encoder.ipynb #fef1933b
 def bytes_to_unicode() -> dict[int, str]:
@@ -96,6 +97,34 @@ def bpe(word:str,                         # one word, already byte-encoded (see 
         symbols = merge_pair(symbols, pair)
     return tuple(symbols)
 
+# %% ../nbs/04_text_encoder.ipynb #fb040002
+def fit_bpe(texts:list,        # the corpus: training captions
+            num_merges:int,    # stop after this many merges (or earlier, when every word is one symbol)
+           ) -> list[tuple[str, str]]:
+    "Learn BPE merges from `texts`, most frequent pair first (ties: the smaller pair): `learn_bpe`'s merges, counted incrementally."
+    freqs = Counter(w for t in texts for w in WORD_PATTERN.findall(clean_text(t)))
+    words, counts = [word_symbols(byte_encode(w)) for w in freqs], list(freqs.values())
+    pairs, where = Counter(), defaultdict(set)                      # pair → count over the corpus; pair → words holding it
+    for i, syms in enumerate(words):
+        for p in zip(syms, syms[1:]): pairs[p] += counts[i]; where[p].add(i)
+    heap = [(-c, p) for p, c in pairs.items()]
+    heapq.heapify(heap)
+    merges = []
+    while heap and len(merges) < num_merges:
+        c, best = heapq.heappop(heap)
+        if pairs.get(best, 0) != -c: continue                       # stale: the count changed after this entry was pushed
+        merges.append(best)
+        changed = set()
+        for i in where.pop(best):
+            old, f = words[i], counts[i]
+            for p in zip(old, old[1:]): pairs[p] -= f; changed.add(p)
+            words[i] = new = merge_pair(old, best)
+            for p in zip(new, new[1:]): pairs[p] += f; where[p].add(i); changed.add(p)
+        for p in changed:
+            if pairs[p] > 0 and p != best: heapq.heappush(heap, (-pairs[p], p))
+        del pairs[best]
+    return merges
+
 # %% ../nbs/04_text_encoder.ipynb #a41fbb30
 CLIP_NUM_MERGES = 49152 - 256 - 2                 # the 49,152-symbol vocabulary of the paper, less 256 bytes and 2 special tokens
 
@@ -108,16 +137,27 @@ def load_merges(path:str|Path|None=None, num_merges:int=CLIP_NUM_MERGES) -> list
     path = Path(path or default_bpe_path())
     if not path.exists(): raise FileNotFoundError(f"expected a BPE merges file at {path}")
     with gzip.open(path, 'rt', encoding='utf-8') as f: lines = f.read().split('\n')
-    return [tuple(line.split()) for line in lines[1:num_merges + 1]]
+    return check_merges([line for line in lines[1:num_merges + 1] if line], path)
+
+def check_merges(merges:list, where:str|Path='merges') -> list[tuple[str, str]]:
+    "`merges` as (a, b) pairs, from pairs or 'a b' strings; a `ValueError` names the first that is not a pair of non-empty symbols."
+    out = []
+    for i, m in enumerate(merges):
+        pair = tuple(m.split(' ')) if isinstance(m, str) else tuple(m)
+        if len(pair) != 2 or not all(isinstance(s, str) and s and ' ' not in s for s in pair):
+            raise ValueError(f"{where}: expected merge {i} as two symbols ('a b' or ('a', 'b')), got {m!r}")
+        out.append(pair)
+    return out
 
 # %% ../nbs/04_text_encoder.ipynb #03274fb9
 class Tokenizer:
     "CLIP's byte-level BPE tokenizer: text → open_clip's token ids (OpenAI's vocabulary and merges), and back."
     def __init__(self, bpe_path:str|Path|None=None, # merges file; default: the one shipped with clip_nbdev
+                 merges:list|None=None,            # the merges themselves instead of a file: (a, b) pairs or 'a b' strings (`fit_bpe`)
                  context_length:int=77,            # default length of tokenize's rows
                  cache_size:int=1_000_000,         # at most this many words keep their memoised ids
                 ):
-        merges = load_merges(bpe_path)
+        merges = load_merges(bpe_path) if merges is None else check_merges(merges)
         byte_table = bytes_to_unicode()
         byte_chars = list(byte_table.values())                # printable bytes first: the id order
         vocab = byte_chars + [c + '</w>' for c in byte_chars] + [a + b for a, b in merges] + [SOT_TEXT, EOT_TEXT]
@@ -226,6 +266,11 @@ def char_tokenizer() -> CharTokenizer:
     "The shared `CharTokenizer`."
     return CharTokenizer()
 
+@lru_cache(maxsize=8)
+def fitted_tokenizer(merges:tuple) -> Tokenizer:
+    "A shared BPE `Tokenizer` over merges fitted to a corpus ('a b' strings), built once per list of merges."
+    return Tokenizer(merges=list(merges))
+
 # A kind of tokenizer is one entry in each of these two tables; `tokenizer_for` is the only reader of text_cfg's name.
 TOKENIZERS = {'bpe': default_tokenizer, 'char': char_tokenizer}            # text_cfg's `tokenizer` → the shared tokenizer
 TOKENIZER_VOCAB_SIZES = {'bpe': 2 * 256 + CLIP_NUM_MERGES + 2, 'char': CHAR_VOCAB_SIZE}  # 49,408 and 258
@@ -245,6 +290,7 @@ class TextTransformer(nn.Module):
                  causal:bool=True,             # True: position i sees positions ≤ i (OpenAI); False: every real token
                  pool:str='eot',               # the feature: at end-of-text (OpenAI), at start-of-text ('first') or the 'mean'
                  tokenizer:str='bpe',          # 'bpe' (OpenAI's) or 'char' (one id per byte): see tokenizer
+                 merges:list|None=None,        # BPE merges fitted to a corpus ('a b' strings, see fit_bpe); None: OpenAI's
                 ):
         super().__init__()
         if not isinstance(causal, bool): raise ValueError(f"expected causal to be True or False, got {causal!r}")
@@ -252,9 +298,15 @@ class TextTransformer(nn.Module):
         if tokenizer not in TOKENIZERS: raise ValueError(f"expected tokenizer in {list(TOKENIZERS)}, got {tokenizer!r}")
         if causal and pool == 'first':
             raise ValueError("pool='first' reads position 0, which causal attention lets see only itself; use causal=False")
-        vocab_size = TOKENIZER_VOCAB_SIZES[tokenizer] if vocab_size is None else vocab_size
+        if merges is not None:
+            if tokenizer != 'bpe': raise ValueError(f"merges apply to tokenizer='bpe', got tokenizer={tokenizer!r}")
+            merges = [' '.join(p) for p in check_merges(merges, 'text_cfg merges')]
+        needed = TOKENIZER_VOCAB_SIZES[tokenizer] if merges is None else 2 * 256 + len(merges) + 2
+        if merges is not None and vocab_size is not None and vocab_size < needed:
+            raise ValueError(f"expected vocab_size ≥ {needed} (256 + 256 bytes, {len(merges)} merges, 2 special tokens), got {vocab_size}")
+        vocab_size = needed if vocab_size is None else vocab_size
         self.context_length, self.vocab_size, self.output_dim = context_length, vocab_size, output_dim
-        self.causal, self.pool, self.tokenizer_name = causal, pool, tokenizer
+        self.causal, self.pool, self.tokenizer_name, self.merges = causal, pool, tokenizer, merges
         self.token_embedding = nn.Embedding(vocab_size, width)
         self.positional_embedding = nn.Parameter(torch.empty(context_length, width))
         self.transformer = Transformer(width, layers, heads, act_layer=act_layer)
@@ -277,10 +329,12 @@ def tokenizer_for(model) -> Callable:
     "The tokenizer of a model, a text tower or a `text_cfg` dict, as a callable: n texts → LongTensor (n, context_length)."
     cfg = model if isinstance(model, dict) else getattr(model, 'text_cfg', None)      # a CLIP keeps its text_cfg
     if cfg is None:                                                                   # a TextTransformer, or another model
-        cfg = dict(tokenizer=getattr(model, 'tokenizer_name', 'bpe'), context_length=model.context_length)
+        cfg = dict(tokenizer=getattr(model, 'tokenizer_name', 'bpe'), context_length=model.context_length,
+                   merges=getattr(model, 'merges', None))
     name = cfg.get('tokenizer', 'bpe')                                                # OpenAI's when not named
     if name not in TOKENIZERS: raise ValueError(f"expected text_cfg's tokenizer in {list(TOKENIZERS)}, got {name!r}")
-    return partial(TOKENIZERS[name]().tokenize, context_length=cfg.get('context_length', 77))
+    tok = fitted_tokenizer(tuple(cfg['merges'])) if cfg.get('merges') else TOKENIZERS[name]()   # own merges, or the shared one
+    return partial(tok.tokenize, context_length=cfg.get('context_length', 77))
 
 @patch(as_prop=True)
 def tokenizer(self:TextTransformer) -> Callable:

@@ -6,7 +6,7 @@
 from __future__ import annotations
 import json, math, os, random, re, shutil, sys, tempfile, time, warnings
 from contextlib import nullcontext
-from dataclasses import dataclass, asdict, fields
+from dataclasses import dataclass, asdict, fields, replace
 from functools import partial
 from pathlib import Path
 from typing import Callable
@@ -35,7 +35,7 @@ __getattr__ = moved_names(__name__, {'main': ('clip_nbdev.cli', 'train_main'), '
                                      'emoji_model_cli': 'clip_nbdev.cli'})
 
 # %% auto #0
-__all__ = ['NO_DECAY_NAMES', 'TRAIN_MODELS', 'PRECISIONS', 'VAL_METRICS', 'MAX_SKIPPED_FRACTION', 'MIN_STEPS_CHECKED', 'BEST_KEYS', 'EMOJI_TEXT_CFG', 'EMOJI_MODELS', 'EMOJI_RECIPE', 'EMOJI_MODEL_PATH', 'decays', 'param_groups', 'make_optimizer', 'warmup_cosine', 'make_scheduler', 'read_model_json', 'build_model', 'model_from_checkpoint', 'retrieval_ranks', 'retrieval_metrics', 'rng_states', 'set_rng_states', 'check_plain', 'save_checkpoint', 'load_checkpoint', 'resolve_precision', 'autocast', 'set_grad_checkpointing', 'embed_records', 'evaluate', 'validate', 'LoopConfig', 'TrainConfig', 'Trainer', 'TrainingError', 'architecture', 'better', 'plot_history', 'format_metrics', 'init_distributed', 'train_data', 'split_records', 'make_run', 'write_run', 'train_clip', 'library_fingerprint', 'shared_run', 'keyword_captions', 'emoji_training_records', 'train_emoji', 'emoji_sweep', 'fp16_state_dict', 'save_emoji_model', 'load_emoji_model', 'build_emoji_model', 'CPU_PRECISION', 'cpu_native_bf16', 'cpu_info', 'step_seconds', 'cpu_precision', 'pick_precision', 'RUN_FILES', 'RESUME_KEYS', 'RESUME_MAY_CHANGE', 'check_out', 'remove_stale_temporaries', 'RunLock', 'resume_state', 'check_run_folder', 'resume_config', 'saved_config']
+__all__ = ['NO_DECAY_NAMES', 'TRAIN_MODELS', 'PRECISIONS', 'VAL_METRICS', 'MAX_SKIPPED_FRACTION', 'MIN_STEPS_CHECKED', 'BEST_KEYS', 'TRAIN_CAPTIONS', 'decays', 'param_groups', 'make_optimizer', 'warmup_cosine', 'make_scheduler', 'read_model_json', 'build_model', 'model_from_checkpoint', 'retrieval_ranks', 'retrieval_metrics', 'rng_states', 'set_rng_states', 'check_plain', 'save_checkpoint', 'load_checkpoint', 'resolve_precision', 'autocast', 'set_grad_checkpointing', 'embed_records', 'evaluate', 'validate', 'LoopConfig', 'TrainConfig', 'Trainer', 'TrainingError', 'architecture', 'better', 'plot_history', 'format_metrics', 'init_distributed', 'train_data', 'split_records', 'make_run', 'write_run', 'train_clip', 'library_fingerprint', 'shared_run', 'EMOJI_TEXT_CFG', 'EMOJI_MODELS', 'EMOJI_DATA', 'EMOJI_RECIPE', 'EMOJI_MODEL_PATH', 'EMOJI_CAPTIONS', 'EMOJI_COMMAND', 'EMOJI_WORD_QUERIES', 'INIT_KEYS', 'keyword_captions', 'emoji_training_records', 'emoji_merges', 'emoji_architecture', 'train_emoji', 'emoji_preset', 'held_out_design_metrics', 'emoji_words', 'word_queries', 'emoji_sweep', 'fp16_state_dict', 'held_out_list', 'save_emoji_model', 'load_emoji_model', 'build_emoji_model', 'CPU_PRECISION', 'cpu_native_bf16', 'cpu_info', 'step_seconds', 'cpu_precision', 'pick_precision', 'RUN_FILES', 'RESUME_KEYS', 'RESUME_MAY_CHANGE', 'check_out', 'remove_stale_temporaries', 'RunLock', 'resume_state', 'check_run_folder', 'resume_config', 'saved_config']
 
 # %% ../nbs/06b_train_loop.ipynb #00eed0d3
 NO_DECAY_NAMES = ('bn', 'ln', 'bias', 'logit_scale')   # open_clip's: BatchNorm, LayerNorm, biases, the temperature
@@ -71,7 +71,7 @@ def make_scheduler(optimizer, warmup:int, total:int, min_factor:float=0.) -> tor
 
 # %% ../nbs/06b_train_loop.ipynb #72c05c17
 _TEXT_SHAPES = dict(context_length=16, vocab_size=49408, width=128, heads=2, layers=2)
-TRAIN_MODELS = {
+TRAIN_MODELS = {   # name → CLIP arguments, or a function of the training data returning them (06c's 'emoji')
     'RN-shapes':  dict(embed_dim=64, vision_cfg=dict(layers=(1, 1, 1, 1), width=32, heads=16, input_resolution=32), text_cfg=_TEXT_SHAPES),
     'ViT-shapes': dict(embed_dim=64, vision_cfg=dict(input_resolution=32, patch_size=8, width=64, layers=2, heads=1), text_cfg=_TEXT_SHAPES),
 }
@@ -88,9 +88,13 @@ def read_model_json(path) -> dict:
         raise ValueError(f"{path}: expected a JSON object with exactly the keys {sorted(_CLIP_KEYS)}, got {got}")
     return cfg
 
-def build_model(name:str|dict) -> CLIP:
+def build_model(name:str|dict,
+                data:str='',              # the training data, for a preset that depends on it (a vocabulary fitted to its captions)
+               ) -> CLIP:
     "A randomly initialised `CLIP`: a preset of `TRAIN_MODELS` or `create_model`, a dict of `CLIP` arguments, or a JSON file of them."
-    if not isinstance(name, dict) and name in TRAIN_MODELS: return CLIP(**TRAIN_MODELS[name])
+    if not isinstance(name, dict) and name in TRAIN_MODELS:
+        preset = TRAIN_MODELS[name]                                # a dict, or a function of the training data that returns one
+        return CLIP(**(preset(data) if callable(preset) else preset))
     if isinstance(name, dict) or str(name).endswith('.json'):
         cfg = name if isinstance(name, dict) else read_model_json(name)
         check_model_size(cfg, where=str(name) if not isinstance(name, dict) else 'model config')   # priced before it is built
@@ -302,7 +306,7 @@ class TrainConfig(LoopConfig):
     eps:float = 1e-6                 # AdamW ε (CLIP's; PyTorch's default is 1e-8)
     val_split:str = 'val'            # split validated on during training ('' for none)
     eval_every:int = 0               # validate every this many steps (0: at the end of each epoch)
-    best_metric:str = 'loss'         # validation metric that picks best.pt: one of `VAL_METRICS` (loss: lower is better)
+    best_metric:str = 'mean R@1'     # validation metric that picks best.pt: one of `VAL_METRICS` (loss: lower is better)
     accum_steps:int = 1              # embed a batch in this many micro-batches, with one batch's gradients (gradient caching)
     decay_embeddings:bool = True     # weight decay on embedding tables too (the paper, open_clip); False: the rule before 2026-12
     image_root:str = ''              # where `data`'s caption file finds its images, if not beside it ('': the reader's default)
@@ -511,9 +515,11 @@ def save(self:Trainer, path:str|Path|None=None) -> Path:
     return path
 
 # %% ../nbs/06b_train_loop.ipynb #lp000035
-def better(metric:str, new:float, old:float|None) -> bool:
-    "Whether validation value `new` beats `old` for `metric`: lower loss or mean rank, higher recall."
+def better(metric:str, new:float, old:float|None,
+           new_loss:float|None=None, old_loss:float|None=None) -> bool:   # validation losses, to break a tie in a recall
+    "Whether validation value `new` beats `old` for `metric`: lower loss or mean rank, higher recall (a tie: the lower loss)."
     if old is None: return True
+    if new == old and metric != 'loss' and None not in (new_loss, old_loss): return new_loss < old_loss
     return new < old if metric == 'loss' or 'mean rank' in metric else new > old
 
 @patch
@@ -535,8 +541,8 @@ def validate(self:Trainer) -> dict|None:
     if self.history: self.history[-1] |= {f'val {k}': v for k, v in metrics.items()}
     value = metrics[self.cfg.best_metric]
     if not math.isfinite(value): warnings.warn(f"step {self.step}: validation {self.cfg.best_metric} is {value}; best.pt not updated")
-    elif better(self.cfg.best_metric, value, self.best and self.best['value']):
-        self.best = {'metric': self.cfg.best_metric, 'value': value, 'step': self.step}
+    elif better(self.cfg.best_metric, value, self.best and self.best['value'], metrics['loss'], self.best and self.best.get('loss')):
+        self.best = {'metric': self.cfg.best_metric, 'value': value, 'step': self.step, 'loss': metrics['loss']}
         state = self.state_dict()                                        # best.pt is for using the model: no optimiser state
         self.drop_replaced(Path(self.cfg.out)/'best.pt')
         save_checkpoint(Path(self.cfg.out)/'best.pt', **{k: state[k] for k in BEST_KEYS})
@@ -595,9 +601,14 @@ def _source_kwargs(source:str, model, image_root:str='') -> dict:
     "Reader options for `source`: shapes drawn at the model's image size; a caption file's images under `image_root` if given."
     return ({'image_size': model.image_size} if source == 'shapes' else {}) | ({'image_root': image_root} if image_root else {})
 
+TRAIN_CAPTIONS = {}   # a source's name → function of a record giving its training captions (06c: 'emoji', each keyword alone too)
+
 def train_data(cfg:TrainConfig, model, tokenizer, rank:int=0, world_size:int=1):
     "The training split's records of `cfg.data`, or for 'wds:SHARDS' a `ShardLoader` of `cfg.train_samples` samples per epoch."
-    if not cfg.data.startswith('wds:'): return source_records(cfg.data, 'train', **_source_kwargs(cfg.data, model, cfg.image_root))
+    if not cfg.data.startswith('wds:'):
+        records = source_records(cfg.data, 'train', **_source_kwargs(cfg.data, model, cfg.image_root))
+        more = TRAIN_CAPTIONS.get(cfg.data.partition(':')[0])
+        return [replace(r, captions=more(r)) for r in records] if more else records
     if cfg.train_samples <= 0: raise ValueError(f"expected train_samples > 0 (samples per epoch) for {cfg.data!r}, got {cfg.train_samples}")
     return ShardLoader(cfg.data[len('wds:'):], clip_transform(model.image_size, train=cfg.augment), tokenizer, cfg.batch_size // world_size,
                        cfg.train_samples, cfg.num_workers, seed=cfg.seed, rank=rank, world_size=world_size)
@@ -620,7 +631,7 @@ def make_run(cfg:TrainConfig, state:dict|None=None, device:str|torch.device|None
     "A run's `Trainer` (continuing from `state` if given) and its evaluation records (rank 0), every random generator seeded."
     if device is None: device = torch.device('cuda', local_rank) if torch.cuda.is_available() else pick_device()
     random.seed(cfg.seed); np.random.seed(cfg.seed); torch.manual_seed(cfg.seed)
-    model = CLIP(**state['model_config']) if state else build_model(cfg.model)
+    model = CLIP(**state['model_config']) if state else build_model(cfg.model, cfg.data)
     tokenizer = tokenizer_for(model)                                    # the model's own: BPE or char-level
     eval_source = cfg.eval_data or ('' if cfg.data.startswith('wds:') else cfg.data)
     root = cfg.image_root if eval_source == cfg.data else ''          # --image_root belongs to --data
@@ -710,57 +721,84 @@ def shared_run(cfg:TrainConfig|None=None,   # the run's settings; its out is rep
             (folder/'result.tmp').write_text(json.dumps(result, default=str)); (folder/'result.tmp').replace(done)
     return json.loads(done.read_text()) | {'out': str(folder/'run')}
 
-# %% ../nbs/06b_train_loop.ipynb #eb000002
+# %% ../nbs/06c_emoji.ipynb #eb000002
 import clip_nbdev
 from dataclasses import replace
 from PIL import Image
-from .data import emoji_records, load_image
+from .data import emoji_records, emoji_source, load_image
+from .text import fit_bpe
 
-# %% ../nbs/06b_train_loop.ipynb #eb000004
-EMOJI_TEXT_CFG = dict(context_length=32, vocab_size=49408, width=64, heads=1, layers=2)
+# %% ../nbs/06c_emoji.ipynb #eb000004
+EMOJI_TEXT_CFG = dict(context_length=32, width=128, heads=2, layers=2)   # + the merges fitted to the training captions
 EMOJI_MODELS = {   # the towers compared below; 'RN' is the packaged model's
-    'RN':  dict(embed_dim=64, vision_cfg=dict(layers=(1, 1, 1, 1), width=16, heads=8, input_resolution=32), text_cfg=EMOJI_TEXT_CFG),
-    'ViT': dict(embed_dim=64, vision_cfg=dict(input_resolution=32, patch_size=4, width=96, layers=3, heads=1), text_cfg=EMOJI_TEXT_CFG),
+    'RN':  dict(embed_dim=64, vision_cfg=dict(layers=(1, 1, 1, 1), width=24, heads=12, input_resolution=64), text_cfg=EMOJI_TEXT_CFG),
+    'ViT': dict(embed_dim=64, vision_cfg=dict(input_resolution=64, patch_size=8, width=96, layers=3, heads=1), text_cfg=EMOJI_TEXT_CFG),
 }
-EMOJI_RECIPE = dict(tower='RN', epochs=50, batch_size=128, lr=1e-3, warmup=30, augment=True, captions='keywords', seed=0,
-                    eval_every=10,          # chosen below by measurement; eval_every only records the held-out curve
-                    decay_embeddings=False) # the packaged model was trained before the decay rule followed open_clip's
+EMOJI_DATA = 'emoji:noto,twemoji,openmoji,heldout=fluent'   # three designs to train on; Fluent's pictures test a design never seen
+EMOJI_RECIPE = dict(tower='RN', data=EMOJI_DATA, vocab_size=4096, epochs=12, batch_size=128, lr=1e-3, warmup=30, augment=True,
+                    captions='keywords', seed=0, eval_every=2)   # chosen below by measurement; eval_every only records the held-out curve
 EMOJI_MODEL_PATH = Path(clip_nbdev.__file__).parent/'assets'/'emoji.pt'   # the packaged model (package data)
 
-# %% ../nbs/06b_train_loop.ipynb #eb000007
+# %% ../nbs/06c_emoji.ipynb #eb000007
 def keyword_captions(r) -> list:
     "An emoji's captions plus each of its keywords alone: more, shorter descriptions that tie single words to pictures."
     keywords = r.captions[1].split(', ') if len(r.captions) > 1 else []
     return r.captions + [k for k in keywords if k != r.name]
 
-def emoji_training_records(split:str, image_size:int, captions:str='keywords', seed:int=0) -> list:
-    "Emoji records of `split` with images decoded once at `image_size` (PIL, in memory) and `captions` 'name+keywords' or 'keywords' (each keyword too)."
-    if captions not in ('name+keywords', 'keywords'): raise ValueError(f"expected captions 'name+keywords' or 'keywords', got {captions!r}")
-    records = emoji_records(split, image_size=64, seed=seed, verbose=False)
-    return [replace(r, image=load_image(r.image).resize((image_size, image_size), Image.LANCZOS),
-                    captions=keyword_captions(r) if captions == 'keywords' else r.captions) for r in records]
+EMOJI_CAPTIONS = ('keywords', 'name+keywords')
 
-# %% ../nbs/06b_train_loop.ipynb #eb000010
-def train_emoji(tower:str='RN', image_size:int|None=None, text_width:int|None=None, epochs:int=20, batch_size:int=128, lr:float=1e-3, warmup:int=30,
+def emoji_training_records(split:str|None,       # 'train', 'val', 'test', 'design' (a held-out design's pictures), None: all
+                           image_size:int, captions:str='keywords', seed:int=0,
+                           data:str='emoji',      # an emoji source: 'emoji' (Noto's pictures) or 'emoji:DESIGN,...[,heldout=DESIGN]'
+                           design:str|None=None,  # keep only this design's pictures
+                          ) -> list:
+    "Emoji records of `split` with images decoded once at `image_size` (PIL, in memory); captions 'keywords' (all, and each keyword alone) or 'name+keywords' (CLDR's two: the evaluation protocol)."
+    if captions not in EMOJI_CAPTIONS: raise ValueError(f"expected captions in {EMOJI_CAPTIONS}, got {captions!r}")
+    records = emoji_records(split, image_size=64, seed=seed, verbose=False, **emoji_source(data))
+    return [replace(r, image=load_image(r.image).resize((image_size, image_size), Image.LANCZOS),
+                    captions=keyword_captions(r) if captions == 'keywords' else r.captions[:2])
+            for r in records if design is None or r.design == design]
+
+def emoji_merges(records:list, vocab_size:int) -> list:
+    "BPE merges fitted to the records' captions ('a b' strings): a vocabulary of at most `vocab_size` tokens (bytes, merges, 2 special)."
+    if vocab_size < 2 * 256 + 2: raise ValueError(f"expected a vocab_size of at least 514 (256 + 256 bytes, 2 special tokens), got {vocab_size}")
+    return [' '.join(p) for p in fit_bpe([c for r in records for c in r.captions], vocab_size - 2 * 256 - 2)]
+
+# %% ../nbs/06c_emoji.ipynb #eb000010
+def emoji_architecture(tower:str='RN', merges:list|None=None, image_size:int|None=None, text_width:int|None=None,
+                       text_pool:str|None=None) -> dict:   # 'mean': a bidirectional text tower read as the mean of its tokens
+    "`CLIP` arguments of `EMOJI_MODELS[tower]`, reading `merges` (None: OpenAI's vocabulary), at `image_size`, `text_width`, `text_pool` if given."
+    if tower not in EMOJI_MODELS: raise ValueError(f"expected tower in {list(EMOJI_MODELS)}, got {tower!r}")
+    arch = EMOJI_MODELS[tower]
+    vision = dict(arch['vision_cfg'], **({'input_resolution': image_size} if image_size else {}))
+    text = dict(arch['text_cfg'], **({'width': text_width, 'heads': max(1, text_width // 64)} if text_width else {}),
+                **({'merges': merges} if merges else {}),
+                **({'pool': text_pool, 'causal': text_pool == 'eot'} if text_pool else {}))
+    return dict(arch, vision_cfg=vision, text_cfg=text)
+
+def train_emoji(tower:str='RN', data:str='emoji', vocab_size:int|None=None,   # None: OpenAI's 49,408 tokens; else merges fitted to the captions
+                image_size:int|None=None, text_width:int|None=None, text_pool:str|None=None, epochs:int=20, batch_size:int=128, lr:float=1e-3, warmup:int=30,
                 augment:bool=False, captions:str='keywords', seed:int=0, eval_split:str='test',
                 eval_every:int=0,            # also evaluate every this many epochs (0: only at the end): the held-out curve
                 progress:bool=False,
                 decay_embeddings:bool=True,
                 precision:str='auto',          # 'auto' asks the CPU/GPU which is faster (see "Precision")
                 split_seed:int|None=None) -> dict:    # the concept split's seed, if not the seed (vary the rest on one split)
-    "Train an `EMOJI_MODELS[tower]` CLIP (at `image_size`, `text_width` if given) on the emoji training split; returns the model, history, times, held-out metrics."
+    "Train an `EMOJI_MODELS[tower]` CLIP on `data`'s training split; returns the model, its initial weights, history, times, held-out metrics."
     random.seed(seed); np.random.seed(seed); torch.manual_seed(seed)
-    arch = EMOJI_MODELS[tower]
-    if image_size: arch = dict(arch, vision_cfg=dict(arch['vision_cfg'], input_resolution=image_size))
-    if text_width: arch = dict(arch, text_cfg=dict(arch['text_cfg'], width=text_width, heads=max(1, text_width // 64)))
-    model = CLIP(**arch)
-    size, tokenizer = model.image_size, partial(tokenize, context_length=model.context_length)
-    cfg = TrainConfig(data='emoji', model=f'emoji-{tower}', epochs=epochs, batch_size=batch_size, lr=lr, warmup=warmup, augment=augment,
+    split = seed if split_seed is None else split_seed
+    size = image_size or EMOJI_MODELS[tower]['vision_cfg']['input_resolution']
+    train = emoji_training_records('train', size, captions, split, data)
+    merges = emoji_merges(train, vocab_size) if vocab_size else None
+    torch.manual_seed(seed)                                            # the initialisation depends on the seed alone
+    model = CLIP(**emoji_architecture(tower, merges, image_size, text_width, text_pool))
+    init = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    tokenizer = tokenizer_for(model)
+    cfg = TrainConfig(data=data, model=f'emoji-{tower}', epochs=epochs, batch_size=batch_size, lr=lr, warmup=warmup, augment=augment,
                       precision=precision, seed=seed, save_every=10**9, out='', eval_split=eval_split,
                       decay_embeddings=decay_embeddings)
-    split = seed if split_seed is None else split_seed
-    trainer = Trainer(cfg, model, emoji_training_records('train', size, captions, split), tokenizer, size, device='cpu', progress=progress)
-    held_out = emoji_training_records(eval_split, size, 'name+keywords', split)
+    trainer = Trainer(cfg, model, train, tokenizer, size, device='cpu', progress=progress)
+    held_out = emoji_training_records(eval_split, size, 'name+keywords', split, data, design='noto')   # the protocol: Noto's pictures
     measure = lambda: evaluate(model, held_out, clip_transform(size), tokenizer)
     curve, wall, cpu = [], time.time(), time.process_time()
     for epoch in range(eval_every, epochs, eval_every) if eval_every else []:
@@ -769,12 +807,63 @@ def train_emoji(tower:str='RN', image_size:int|None=None, text_width:int|None=No
     trainer.fit()
     wall, cpu = time.time() - wall, time.process_time() - cpu        # evaluations along the way included (a few seconds)
     metrics = measure()
-    return {'model': model.eval(),
-            'config': asdict(cfg) | {'captions': captions, 'tower': tower, 'image_size': size, 'precision': trainer.precision},
+    return {'model': model.eval(), 'init': init,
+            'config': asdict(cfg) | {'captions': captions, 'tower': tower, 'image_size': size, 'precision': trainer.precision,
+                                     'vocab_size': model.vocab_size, 'split_seed': split},
             'history': trainer.history, 'curve': curve + [{'epoch': epochs, 'step': trainer.step, **metrics}], 'metrics': metrics,
             'wall_s': wall, 'cpu_s': cpu, 'load': os.getloadavg()[0], 'threads': torch.get_num_threads()}
 
-# %% ../nbs/06b_train_loop.ipynb #eb000012
+# %% ../nbs/06c_emoji.ipynb #ec100002
+def emoji_preset(data:str) -> dict:
+    "`CLIP` arguments of the emoji recipe's model for training on `data` (an emoji source): its tower, with merges fitted to data's training captions."
+    if data.partition(':')[0] != 'emoji': raise ValueError(f"expected an emoji source for --model emoji ('emoji' or 'emoji:DESIGN,...'), got {data!r}")
+    train = emoji_records('train', seed=0, verbose=False, **emoji_source(data))
+    train = [replace(r, captions=keyword_captions(r)) for r in train]                        # the captions the trainer draws from
+    return emoji_architecture(EMOJI_RECIPE['tower'], emoji_merges(train, EMOJI_RECIPE['vocab_size']))
+
+TRAIN_MODELS['emoji'] = emoji_preset
+TRAIN_CAPTIONS['emoji'] = keyword_captions         # the command trains on the captions the recipe trains on
+EMOJI_COMMAND = dict(data=EMOJI_DATA, model='emoji', epochs=6, augment=True)   # what `clip_nbdev_train --data emoji` trains
+
+# %% ../nbs/06c_emoji.ipynb #eb100010
+def held_out_design_metrics(model:CLIP, data:str, seed:int=0) -> dict:
+    "Retrieval among the training concepts drawn in `data`'s held-out design, and among the same concepts in each training design."
+    source = emoji_source(data)
+    held, size, tok = source['held_out_design'], model.image_size, tokenizer_for(model)
+    shifted = emoji_training_records('design', size, 'name+keywords', seed, data)
+    concepts = {r.concept for r in shifted}
+    out = {f'{held} (never seen)': evaluate(model, shifted, clip_transform(size), tok)}
+    seen = emoji_training_records('train', size, 'name+keywords', seed, data)
+    for d in source['designs']:
+        if d == held: continue
+        same = [r for r in seen if r.design == d and r.concept in concepts]
+        out[f'{d} (trained on)'] = evaluate(model, same, clip_transform(size), tok)
+    return out
+
+EMOJI_WORD_QUERIES = ('cat', 'dog', 'horse', 'fish', 'bird', 'tree', 'flower', 'apple', 'pizza', 'cake', 'coffee', 'house', 'car', 'bus',
+                      'train', 'airplane', 'boat', 'bicycle', 'ball', 'book', 'phone', 'clock', 'key', 'hat', 'shoe', 'guitar', 'moon',
+                      'sun', 'rain', 'heart')   # 30 everyday nouns, fixed before any model was scored on them
+
+def emoji_words(r) -> set:
+    "The words a plain-word query may match on an emoji: its name's words, its CLDR keywords and their words."
+    keywords = r.captions[1].split(', ') if len(r.captions) > 1 else []
+    return set(re.findall(r"[a-z0-9]+", r.name.lower())) | set(keywords) | {w for k in keywords for w in re.findall(r"[a-z0-9]+", k)}
+
+def word_queries(model:CLIP, words=EMOJI_WORD_QUERIES, ks:tuple=(1, 5)) -> dict:
+    "For each plain word, Noto's base emoji (no skin-tone or hair variants) ranked by the model: how many words find one they describe in the top k."
+    size = model.image_size
+    base = [r for r in emoji_training_records(None, size, 'name+keywords') if ':' not in r.name]
+    images = torch.stack([clip_transform(size)(r.image) for r in base])                          # (1547, 3, S, S)
+    with torch.no_grad():
+        img = model.encode_image(images, normalize=True)
+        txt = model.encode_text(tokenizer_for(model)(list(words)), normalize=True)
+    top = (txt @ img.T).topk(max(ks), dim=1).indices                                              # (W, k)
+    hits = [[w in emoji_words(base[i]) for i in row] for w, row in zip(words, top.tolist())]
+    return {f'top-{k}': sum(any(h[:k]) for h in hits) for k in ks} | {
+        'of': len(words), 'gallery': len(base),
+        'top-1 answers': {w: base[row[0]].name for w, row in zip(words, top.tolist())}}
+
+# %% ../nbs/06c_emoji.ipynb #eb000012
 def emoji_sweep(runs:list,       # dicts of train_emoji arguments, each with a 'name'
                 path,            # JSON file the results are appended to (runs already in it are skipped)
                 threads:int=2) -> list:
@@ -786,27 +875,44 @@ def emoji_sweep(runs:list,       # dicts of train_emoji arguments, each with a '
         if any(d['name'] == run['name'] for d in done): continue
         r = train_emoji(**{k: v for k, v in run.items() if k != 'name'})
         info = cpu_info()
+        extra = {'held-out design': held_out_design_metrics(r['model'], r['config']['data'], r['config']['split_seed'])} \
+                if emoji_source(r['config']['data']).get('held_out_design') else {}
         done.append(dict(run, wall_s=round(r['wall_s'], 1), cpu_s=round(r['cpu_s'], 1), load=round(r['load'], 1), threads=r['threads'],
                          precision=r['config']['precision'], cpu=f"{info['kernels']}, native bf16: {info['native_bf16']}",
+                         vocab=r['model'].vocab_size, megabytes=round(2 * sum(p.numel() for p in r['model'].parameters()) / 1e6, 2),
                          steps=len(r['history']), final_loss=round(r['history'][-1]['loss'], 3),
                          loss=[round(h['loss'], 3) for h in r['history']], metrics={k: round(v, 2) for k, v in r['metrics'].items()},
-                         curve=[{k: round(v, 2) for k, v in c.items()} for c in r['curve']]))
+                         curve=[{k: round(v, 2) for k, v in c.items()} for c in r['curve']], **extra))
         path.write_text(json.dumps(done, indent=1, ensure_ascii=False))
         print(run['name'], format_metrics(r['metrics']).replace('\n', ' | '), f"{r['cpu_s']:.0f} CPU-s", flush=True)
     return done
 
-# %% ../nbs/06b_train_loop.ipynb #eb000041
+# %% ../nbs/06c_emoji.ipynb #eb000041
 def fp16_state_dict(model:nn.Module) -> dict:
     "The model's state dict with floating-point tensors stored in float16 (half the bytes; loading casts back to float32)."
     return {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
 
+INIT_KEYS = ('visual.conv1.weight', 'visual.positional_embedding', 'visual.class_embedding', 'visual.attnpool.positional_embedding',
+             'positional_embedding', 'logit_scale')   # initial values kept in the checkpoint, so figures can show what training moved
+
+def held_out_list(records:list) -> list:
+    "Plain dicts (emoji, name, concept, captions) of held-out records, one per emoji: what early chapters draw and caption."
+    seen, out = set(), []
+    for r in records:
+        if r.emoji in seen: continue
+        seen.add(r.emoji)
+        out.append({'emoji': r.emoji, 'name': r.name, 'concept': r.concept, 'captions': list(r.captions[:2])})
+    return out
+
 def save_emoji_model(result:dict, path=EMOJI_MODEL_PATH) -> Path:
-    "Write a `train_emoji` result as a weights-only checkpoint (fp16), and its history and metrics to a .json beside it."
+    "Write a `train_emoji` result as a weights-only checkpoint (fp16) with its held-out list and some initial weights; history and metrics to a .json beside it."
     model, path = result['model'], Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    info = {'metrics': result['metrics'], 'config': result['config'], 'wall_s': round(result['wall_s'], 1), 'cpu_s': round(result['cpu_s'], 1),
-            'load': round(result['load'], 2), 'threads': result['threads']}
-    save_checkpoint(path, model=fp16_state_dict(model), model_config=architecture(model), **info)
+    info = {k: result[k] for k in ('metrics', 'config', 'held_out_design', 'word_queries') if k in result} | {
+            'wall_s': round(result['wall_s'], 1), 'cpu_s': round(result['cpu_s'], 1), 'load': round(result['load'], 2), 'threads': result['threads']}
+    init = {k: v.half() for k, v in result.get('init', {}).items() if k in INIT_KEYS}
+    save_checkpoint(path, model=fp16_state_dict(model), model_config=architecture(model), init=init,
+                    held_out=result.get('held_out', []), **info)
     log = {'curve': result.get('curve', []), 'history': result['history']}
     path.with_suffix('.json').write_text(json.dumps(info | log, indent=1, ensure_ascii=False))
     return path
@@ -816,17 +922,20 @@ def load_emoji_model(path=EMOJI_MODEL_PATH) -> tuple:
     ckpt = load_checkpoint(path)                          # weights_only=True: tensors and plain values
     return model_from_checkpoint(ckpt), ckpt              # float16 → float32 on the way in
 
-# %% ../nbs/06b_train_loop.ipynb #eb000043
+# %% ../nbs/06c_emoji.ipynb #eb000043
 def build_emoji_model(out=EMOJI_MODEL_PATH, seed:int=0, threads:int=1, **recipe) -> dict:
-    "Train `EMOJI_RECIPE` (overridden by `recipe`) with a fixed seed, round to fp16, measure held-out retrieval, save to `out`."
+    "Train `EMOJI_RECIPE` (overridden by `recipe`) with a fixed seed, round to fp16, measure what it learnt, save to `out`."
     torch.set_num_threads(threads)
     result = train_emoji(**(EMOJI_RECIPE | recipe | {'seed': seed}))
-    model = result['model']
+    model, cfg = result['model'], result['config']
     model.load_state_dict(fp16_state_dict(model))        # the metrics are those of the weights we ship
     size = model.image_size
-    held_out = emoji_training_records(result['config']['eval_split'], size, 'name+keywords', seed)
+    held_out = emoji_training_records(cfg['eval_split'], size, 'name+keywords', seed, cfg['data'], design='noto')
     result['metrics'] = evaluate(model, held_out, clip_transform(size), tokenizer_for(model))
     result['curve'][-1] |= result['metrics'] | {'weights': 'float16'}
+    result['held_out'] = held_out_list(held_out)
+    if emoji_source(cfg['data']).get('held_out_design'): result['held_out_design'] = held_out_design_metrics(model, cfg['data'], seed)
+    result['word_queries'] = word_queries(model)
     save_emoji_model(result, out)
     return result
 

@@ -29,8 +29,8 @@ __getattr__ = moved_names(__name__, {   # names that moved to the appendices kee
 # %% auto #0
 __all__ = ['CIFAR10_CLASSES', 'CIFAR100_CLASSES', 'CIFAR_TEMPLATES', 'IMAGENET_TEMPLATES', 'SIMPLE_TEMPLATES', 'TEMPLATE_SETS',
            'get_templates', 'check_class_names', 'model_device', 'model_dtype', 'evaluating', 'encode_texts',
-           'class_weights', 'encode_images', 'ZeroShotClassifier', 'confusion_matrix', 'plot_confusion', 'top_matches',
-           'drawable', 'show_retrieval', 'show_classification']
+           'class_weights', 'encode_images', 'ZeroShotClassifier', 'confusion_matrix', 'plot_confusion',
+           'zero_shot_baselines', 'top_matches', 'drawable', 'show_retrieval', 'show_classification']
 
 # %% ../nbs/07_zero_shot.ipynb #c9190039
 CIFAR10_CLASSES = ('airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck')
@@ -223,6 +223,16 @@ def plot_confusion(cm, row_names:list, col_names:list, ax:plt.Axes|None=None, ti
     ax.set_yticks(range(len(row_names)), row_names, fontsize=8)
     ax.set(xlabel='predicted class', ylabel='true class', title=title)
     return ax
+
+# %% ../nbs/07_zero_shot.ipynb #zb070002
+def zero_shot_baselines(labels:torch.Tensor,  # (N,) true class of each test image
+                        num_classes:int,       # C: classes the classifier chooses among
+                       ) -> dict:
+    "Accuracies that need no image: a random answer (1/C), always the most frequent class, and that answer's mean per-class accuracy."
+    if labels.ndim != 1 or len(labels) == 0: raise ValueError(f"expected a non-empty 1-D tensor of labels, got shape {tuple(labels.shape)}")
+    if labels.min() < 0 or labels.max() >= num_classes: raise ValueError(f"expected labels in [0, {num_classes}), got {labels.min().item()}..{labels.max().item()}")
+    return {'chance 1/C': 1 / num_classes, 'most frequent class': torch.bincount(labels).max().item() / len(labels),
+            'most frequent class, per-class': 1 / len(labels.unique())}
 
 # %% ../nbs/07_zero_shot.ipynb #zs000013
 def top_matches(scores:torch.Tensor, # (Q, N) similarities: a row per query, a column per candidate
