@@ -14,6 +14,9 @@ Each check prints `FAIL <notebook>: <what is wrong>` lines; the script exits 1 i
                chapters are 05a/05b and 06a/06b); the check first proves on fixtures that it fails (words_self_test)
   exercises    a solution cell (`#| code-summary: "Solution"`) is folded on the site (`#| code-fold: true`) and hidden
                in Jupyter too (cell metadata {"jupyter": {"source_hidden": true}}), and a cell after it runs code (its test)
+  size         no main-path chapter (prologue, 00–07) holds more than MAX_CODE_LINES lines of code (non-blank lines of
+               code cells): plumbing goes to an appendix; prints the per-chapter table. A chapter listed in OVER_BUDGET
+               may not grow beyond its listed count while it is being brought under the limit
 Usage: python .ci/nb_checks.py [--root DIR]
 """
 import ast, io, json, os, re, subprocess, sys, tempfile, tokenize, types
@@ -82,6 +85,13 @@ def word_hits(nb) -> list:
             for name, rx in WORD_RES:
                 for m in rx.finditer(piece): out.append((i, c.get('id'), name, m.group(0)))
     return out
+MAX_CODE_LINES = 700
+OVER_BUDGET = {'06b_train_loop.ipynb': 836, '06_train_flickr.ipynb': 1001,
+               '04_text_encoder.ipynb': 806}   # today's counts: may shrink, never grow
+
+def code_line_count(nb:dict) -> int:
+    "Non-blank lines of a notebook's code cells."
+    return sum(1 for c in nb['cells'] if c['cell_type'] == 'code' for l in src(c).splitlines() if l.strip())
 
 def page_name(nb_name:str) -> str:
     "The page nbdev 2.4.14 writes for a notebook (nbdev.doclinks._nbpath2html): number prefix dropped, .html."
@@ -250,6 +260,18 @@ class Checks:
                     self.fail(name, f'{where} shows its answer in Jupyter: set cell metadata {{"jupyter": {{"source_hidden": true}}}}')
                 if not (i + 1 < len(cells) and executed(cells[i + 1]) and 'hide' not in directives(src(cells[i + 1]))):
                     self.fail(name, f'{where} is not followed by a visible code cell that tests it')
+    def size(self):
+        chapters = {n: nb for n, nb in self.nbs.items() if re.match(r'\d', n)}
+        print(f"  {'chapter':<28}{'code lines':>11}")
+        for name, nb in chapters.items():
+            n, limit = code_line_count(nb), OVER_BUDGET.get(name, MAX_CODE_LINES)
+            print(f"  {name:<28}{n:>11}{'  (over ' + str(MAX_CODE_LINES) + ')' if n > MAX_CODE_LINES else ''}")
+            if n > limit:
+                self.fail(name, f'{n} lines of code, over {limit}' + (f' (its ceiling until it is under {MAX_CODE_LINES})'
+                          if name in OVER_BUDGET else '') + ': move plumbing to an appendix')
+        for name in OVER_BUDGET:
+            if name in chapters and code_line_count(chapters[name]) <= MAX_CODE_LINES:
+                self.fail(name, f'is under {MAX_CODE_LINES} lines now: remove it from OVER_BUDGET in .ci/nb_checks.py')
 
     @staticmethod
     def import_roots(s):
@@ -301,7 +323,7 @@ def words_self_test() -> list:
 def main():
     root = Path(sys.argv[sys.argv.index('--root') + 1]) if '--root' in sys.argv else Path(__file__).resolve().parent.parent
     ch = Checks(root)
-    for check in ('kernelspec', 'sidebar', 'links', 'markdown', 'outputs', 'quarto', 'install', 'words', 'exercises'):
+    for check in ('kernelspec', 'sidebar', 'links', 'markdown', 'outputs', 'quarto', 'install', 'words', 'exercises', 'size'):
         before = len(ch.failures)
         getattr(ch, check)()
         print(f"{'ok  ' if len(ch.failures) == before else 'FAIL'} {check}")

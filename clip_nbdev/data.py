@@ -17,19 +17,7 @@ from fastcore.basics import patch
 from .patches import clip_transform, show_image
 
 # %% auto #0
-__all__ = ['SHAPE_COLOURS', 'SHAPE_NAMES', 'SHAPE_SIZES', 'SHAPE_POSITIONS', 'HELD_OUT_COMBOS', 'SHAPE_TEMPLATES',
-           'SHAPES_SPLITS', 'FLICKR30K_SPLITS', 'KAGGLE_HEADER', 'HF_FLICKR_COLUMNS', 'CAPTION_FILES', 'SOURCES',
-           'EMOJI_APT', 'EMOJI_TEST_FILES', 'CLDR_DIRS', 'EMOJI_IMAGE_SIZES', 'EMOJI_DESIGNS', 'NPM_INSTALL',
-           'CAIROSVG_PIP', 'EMOJI_SPLITS', 'Record', 'ArrowImage', 'to_rgb', 'load_image', 'render_shape',
-           'shape_captions', 'shapes_records', 'show_records', 'existing_path', 'existing_file', 'read_text_file',
-           'read_json_file', 'read_results_csv', 'read_karpathy_json', 'assign_splits', 'read_flickr_kaggle',
-           'read_hf_flickr', 'read_caption_folder', 'load_records', 'emoji_files', 'read_emoji_test',
-           'read_cldr_annotations', 'emoji_concept', 'cache_root', 'emoji_cache_dir', 'emoji_file_name', 'make_once',
-           'build_emoji_images', 'emoji_designs_dir', 'check_designs', 'npm_pack', 'fetch_emoji_designs', 'name_slug',
-           'code_point_name', 'fluent_slugs', 'design_file_names', 'match_design_files', 'glyph_on_white',
-           'render_design_image', 'build_design_images', 'EmojiRecord', 'emoji_captions', 'read_design_notes',
-           'emoji_records', 'emoji_source', 'write_emoji_images', 'ImageRecords', 'PairDataset', 'EvalImages',
-           'caption_table', 'collate_skip', 'spread_order', 'ResumableSampler', 'ClipLoader']
+__all__ = ['SHAPE_COLOURS', 'SHAPE_NAMES', 'SHAPE_SIZES', 'SHAPE_POSITIONS', 'HELD_OUT_COMBOS', 'SHAPE_TEMPLATES', 'SHAPES_SPLITS', 'FLICKR30K_SPLITS', 'KAGGLE_HEADER', 'SOURCES', 'EMOJI_DESIGNS', 'NPM_INSTALL', 'EMOJI_SPLITS', 'Record', 'ArrowImage', 'to_rgb', 'load_image', 'render_shape', 'shape_captions', 'shapes_records', 'show_records', 'existing_path', 'existing_file', 'read_text_file', 'read_json_file', 'read_results_csv', 'read_karpathy_json', 'assign_splits', 'read_flickr_kaggle', 'load_records', 'read_emoji_test', 'read_cldr_annotations', 'emoji_concept', 'emoji_designs_dir', 'check_designs', 'EmojiRecord', 'emoji_captions', 'emoji_records', 'ImageRecords', 'PairDataset', 'EvalImages', 'caption_table', 'collate_skip', 'spread_order', 'ResumableSampler', 'ClipLoader', 'HF_FLICKR_COLUMNS', 'CAPTION_FILES', 'read_hf_flickr', 'read_caption_folder', 'EMOJI_APT', 'EMOJI_TEST_FILES', 'CLDR_DIRS', 'EMOJI_IMAGE_SIZES', 'CAIROSVG_PIP', 'emoji_files', 'cache_root', 'emoji_cache_dir', 'emoji_file_name', 'make_once', 'build_emoji_images', 'npm_pack', 'fetch_emoji_designs', 'name_slug', 'code_point_name', 'fluent_slugs', 'design_file_names', 'match_design_files', 'glyph_on_white', 'render_design_image', 'build_design_images', 'read_design_notes', 'emoji_source', 'write_emoji_images']
 
 # %% ../nbs/06_train_flickr.ipynb #d5058d1c
 @dataclass
@@ -247,112 +235,6 @@ def read_flickr_kaggle(root,                     # the folder holding results.cs
     folder = _images_folder(root, images)
     return [Record(folder/name, caps, splits[name], name) for name, caps in captions.items() if name in splits]
 
-# %% ../nbs/06_train_flickr.ipynb #c315e0b2
-HF_FLICKR_COLUMNS = ('image', 'caption', 'sentids', 'split', 'img_id', 'filename')   # nlphuji/flickr30k's schema
-
-def _is_hf_dataset(x) -> bool: return hasattr(x, 'column_names') and hasattr(x, 'with_format')
-def _is_hf_dataset_dict(x) -> bool: return isinstance(x, dict) and len(x) > 0 and all(map(_is_hf_dataset, x.values()))
-
-def _table_records(table, default_split:str, where:str) -> list:
-    "One record per row of an Arrow table with (at least) the columns 'image' and 'caption' of nlphuji/flickr30k."
-    if missing := [c for c in ('image', 'caption') if c not in table.column_names]:
-        raise ValueError(f"{where}: expected the nlphuji/flickr30k columns {list(HF_FLICKR_COLUMNS)}, missing {missing}")
-    column = lambda name, default: table.column(name).to_pylist() if name in table.column_names else default
-    n, images = table.num_rows, table.column('image')
-    captions = [c if isinstance(c, list) else [c] for c in table.column('caption').to_pylist()]
-    splits, keys = column('split', [default_split] * n), column('filename', list(range(n)))
-    return [Record(ArrowImage(images, i), c, s, k) for i, (c, s, k) in enumerate(zip(captions, splits, keys))]
-
-# %% ../nbs/06_train_flickr.ipynb #dt000011
-def _read_parquet(files:list):
-    try: import pyarrow as pa, pyarrow.parquet as pq
-    except ImportError: raise ImportError("reading parquet files needs pyarrow: pip install pyarrow") from None
-    tables = []
-    for f in files:
-        try: tables.append(pq.read_table(f))
-        except (pa.ArrowInvalid, OSError) as e: raise ValueError(f"{f}: expected a parquet file with the nlphuji/flickr30k columns {list(HF_FLICKR_COLUMNS)}, got {e}") from None
-    return pa.concat_tables(tables)
-
-def read_hf_flickr(source) -> list:
-    "Records from nlphuji/flickr30k given as a loaded `datasets` Dataset/DatasetDict, a `save_to_disk` folder, or parquet file(s)."
-    if _is_hf_dataset_dict(source):
-        return [r for name, ds in source.items() for r in _table_records(ds.with_format('arrow')[:], name, f'DatasetDict[{name!r}]')]
-    if _is_hf_dataset(source): return _table_records(source.with_format('arrow')[:], 'train', 'Dataset')
-    expected = f"parquet file(s) or a `save_to_disk` folder of nlphuji/flickr30k (columns {list(HF_FLICKR_COLUMNS)})"
-    if isinstance(source, (list, tuple)):
-        return _table_records(_read_parquet([existing_path(f, expected) for f in source]), 'train', str(source[0]))
-    path = existing_path(source, expected)
-    if path.is_dir() and ((path/'dataset_dict.json').exists() or (path/'state.json').exists()):
-        try: from datasets import load_from_disk
-        except ImportError: raise ImportError(f"{path} was written by `datasets.save_to_disk`; reading it needs: pip install datasets") from None
-        return read_hf_flickr(load_from_disk(str(path)))
-    files = sorted(path.rglob('*.parquet')) if path.is_dir() else [path]
-    if not files: raise ValueError(f"{path}: expected {expected}, found no .parquet file")
-    return _table_records(_read_parquet(files), 'train', str(path))
-
-# %% ../nbs/06_train_flickr.ipynb #b24ef616
-CAPTION_FILES = ('captions.tsv', 'captions.txt', 'captions.json')   # found inside a folder by these names
-_CAPTIONS_EXPECTED = ("a folder with captions.tsv / captions.txt ('filename<TAB>caption' lines) or captions.json "
-                      "([{\"image\", \"caption\"}, ...]), or such a file under any name")
-
-def _caption_lines(file:Path) -> list:
-    "(filename, caption) pairs of a 'filename<TAB>caption' file; a `ValueError` names the file and line of a bad one."
-    pairs = []
-    for n, line in enumerate(read_text_file(file, _CAPTIONS_EXPECTED).splitlines(), 1):
-        name, tab, caption = line.partition('\t')
-        name, caption = name.strip(), caption.strip()
-        if not line.strip() or (n == 1 and name.lower() in ('filename', 'image')): continue   # blank line or header
-        if not (tab and name and caption): raise ValueError(f"{file} line {n}: expected 'filename<TAB>caption', got {line[:80]!r}")
-        pairs.append((name, caption))
-    return pairs
-
-# %% ../nbs/06_train_flickr.ipynb #dt000072
-def _caption_json(file:Path) -> list:
-    "(image, caption) pairs of a JSON list of {'image', 'caption'} objects; a `ValueError` names the file and entry of a bad one."
-    data = read_json_file(file, _CAPTIONS_EXPECTED)
-    if not isinstance(data, list): raise ValueError(f'{file}: expected a JSON list of {{"image", "caption"}} objects, got a {type(data).__name__}')
-    pairs = []
-    for i, d in enumerate(data):
-        caps = d.get('caption') if isinstance(d, dict) else None
-        caps = [caps] if isinstance(caps, str) else caps
-        if not (isinstance(d, dict) and isinstance(d.get('image'), str) and d['image'] and isinstance(caps, list) and caps
-                and all(isinstance(c, str) and c.strip() for c in caps)):
-            raise ValueError(f'{file} entry {i}: expected {{"image": name, "caption": text or [texts]}}, got {json.dumps(d)[:80]}')
-        pairs += [(d['image'], c.strip()) for c in caps]
-    return pairs
-
-# %% ../nbs/06_train_flickr.ipynb #caf199dc
-def _caption_file(root:Path) -> Path:
-    "The caption file `root` is, or the one of `CAPTION_FILES` inside it."
-    file = root if root.is_file() else next((root/f for f in CAPTION_FILES if (root/f).exists()), None)
-    if file is None or file.suffix.lower() not in ('.tsv', '.txt', '.json'): raise ValueError(f"{root}: expected {_CAPTIONS_EXPECTED}")
-    return file
-
-def _image_folder(file:Path, images) -> Path:
-    "Where relative image names resolve: `images` if given, else an `images/` folder beside the caption file, else its folder."
-    if images is not None: return existing_path(images, 'a folder of images (image_root)')
-    return file.parent/'images' if (file.parent/'images').is_dir() else file.parent
-
-def read_caption_folder(root,                 # the folder (or the captions file itself, under any name)
-                        images:str|Path|None=None, # where relative image names resolve; default: images/ beside the file, else beside it
-                        val:float=0.05,       # fraction of images for validation
-                        test:float=0.05,      # fraction of images for testing
-                        seed:int=0,           # seed of the split
-                       ) -> list:
-    "Records from a caption file ('filename<TAB>caption' lines, or a JSON list of {'image', 'caption'}) and its images."
-    file = _caption_file(existing_path(root, _CAPTIONS_EXPECTED))
-    pairs = _caption_json(file) if file.suffix.lower() == '.json' else _caption_lines(file)
-    captions = {}
-    for name, caption in pairs: captions.setdefault(name, []).append(caption)
-    outside = [n for n in captions if Path(n).is_absolute() or '..' in Path(n).parts]   # never read, not even looked at
-    if outside:
-        warnings.warn(f"{file}: skipped {len(outside)} image name(s) outside its image folder, e.g. {outside[0]!r}")
-        for n in outside: del captions[n]
-    splits, folder = assign_splits(captions, val, test, seed), _image_folder(file, images)
-    if captions and not any((folder/name).exists() for name in list(captions)[:5]):
-        warnings.warn(f"{file}: none of the first images ({', '.join(list(captions)[:2])}, ...) is in {folder}; pass image_root= if they are elsewhere")
-    return [Record(folder/name, caps, splits[name], name) for name, caps in captions.items()]
-
 # %% ../nbs/06_train_flickr.ipynb #c96ff9b1
 SOURCES = ("'shapes'; a Kaggle Flickr30k folder (results.csv + images); nlphuji/flickr30k parquet file(s) or `save_to_disk` folder; "
            "a loaded Hugging Face Dataset/DatasetDict; a folder with captions.tsv / captions.txt / captions.json, "
@@ -387,21 +269,6 @@ def load_records(source,                  # 'shapes', 'emoji', a path, or a data
 # %% ../nbs/06_train_flickr.ipynb #em000002
 import hashlib, os, shutil, tempfile, xml.etree.ElementTree as ET
 from PIL import ImageFont, features
-
-# %% ../nbs/06_train_flickr.ipynb #em000004
-from .patches import EMOJI_FONTS, find_file   # chapter 00 finds the font and draws emoji
-EMOJI_APT = 'apt-get install fonts-noto-color-emoji unicode-data unicode-cldr-core'
-EMOJI_TEST_FILES = ('/usr/share/unicode/emoji/emoji-test.txt', '/usr/share/unicode-data/emoji/emoji-test.txt',
-                    '~/.local/share/unicode/emoji/emoji-test.txt')
-CLDR_DIRS = ('/usr/share/unicode/cldr/common', '~/.local/share/unicode/cldr/common')
-
-def emoji_files(font:str|Path|None=None, emoji_test:str|Path|None=None, cldr:str|Path|None=None) -> dict:
-    "Paths of the colour emoji font, Unicode's emoji-test.txt and CLDR's annotation folder (found, or as given)."
-    return {'font': find_file(font, EMOJI_FONTS, 'a colour emoji font', 'apt-get install fonts-noto-color-emoji (macOS has Apple Color Emoji)'),
-            'emoji_test': find_file(emoji_test, EMOJI_TEST_FILES, "Unicode's emoji-test.txt", 'apt-get install unicode-data (or download '
-                                'https://unicode.org/Public/emoji/latest/emoji-test.txt)'),
-            'cldr': find_file(cldr, CLDR_DIRS, "CLDR's common/ folder (annotations/en.xml)", 'apt-get install unicode-cldr-core '
-                          '(or unzip cldr-common from https://cldr.unicode.org)')}
 
 # %% ../nbs/06_train_flickr.ipynb #em000008
 _EMOJI_LINE = re.compile(r'^([0-9A-F ]+?)\s*;\s*([\w-]+)\s*#\s*(\S+)\s+E(\d+\.\d+)\s+(.+)$')
@@ -453,68 +320,6 @@ def emoji_concept(name:str) -> str:
 # %% ../nbs/06_train_flickr.ipynb #em000018
 from .patches import load_emoji_font, draw_emoji
 
-# %% ../nbs/06_train_flickr.ipynb #em000023
-EMOJI_IMAGE_SIZES = (8, 1024)   # the image sizes `build_emoji_images` accepts: the font's glyphs are ~140 px, so larger only blurs
-
-def cache_root() -> Path:
-    "Where clip_nbdev keeps what it makes once and reuses: `$CLIP_NBDEV_CACHE`, else `~/.cache/clip_nbdev`."
-    return Path(os.environ.get('CLIP_NBDEV_CACHE', Path.home()/'.cache'/'clip_nbdev'))
-
-def emoji_cache_dir() -> Path:
-    "Where drawn emoji are kept: `cache_root()/'emoji'`."
-    return cache_root()/'emoji'
-
-def _sha(path:Path) -> str: return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
-
-def emoji_file_name(emoji:str) -> str:
-    "'1f469-200d-1f373.png': the emoji's code points in hex, the file name it is cached under."
-    return '-'.join(f'{ord(c):x}' for c in emoji) + '.png'
-
-# %% ../nbs/06_train_flickr.ipynb #dsg00005
-def make_once(folder:Path,             # the folder to make
-              fill:Callable,           # fill(tmp): writes the folder's contents into the temporary folder tmp
-              marker:str='index.json', # the file whose presence says the folder is complete (written last by `fill`)
-             ) -> Path:
-    "`folder`, made by `fill` in a private temporary folder beside it and moved into place whole; reused if complete."
-    folder = Path(folder)
-    if (folder/marker).exists(): return folder
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=folder.name + '.', dir=folder.parent))  # made privately, moved into place whole
-    try: fill(tmp)
-    except BaseException:                               # a bad input, a full disk, Ctrl-C: leave no half-made folder behind
-        shutil.rmtree(tmp, ignore_errors=True); raise
-    if folder.exists() and not (folder/marker).exists(): shutil.rmtree(folder, ignore_errors=True)  # an interrupted build
-    try: os.replace(tmp, folder)                        # atomic: readers see no folder or a complete one
-    except OSError: shutil.rmtree(tmp, ignore_errors=True)   # another process finished first: its folder is as good
-    if not (folder/marker).exists(): raise RuntimeError(f"could not write {folder}")
-    return folder
-
-# %% ../nbs/06_train_flickr.ipynb #dt000044
-def build_emoji_images(image_size:int=64, font:str|Path|None=None, emoji_test:str|Path|None=None,
-                       cache_dir:str|Path|None=None, verbose:bool=True) -> Path:
-    "Draw every fully-qualified emoji once into a cache folder keyed by font file, Unicode version and size; returns the folder."
-    if not (isinstance(image_size, int) and EMOJI_IMAGE_SIZES[0] <= image_size <= EMOJI_IMAGE_SIZES[1]):
-        raise ValueError(f"expected an emoji image size from {EMOJI_IMAGE_SIZES[0]} to {EMOJI_IMAGE_SIZES[1]} pixels, got {image_size!r}")
-    files = emoji_files(font, emoji_test)
-    version, emojis = read_emoji_test(files['emoji_test'])
-    folder = Path(cache_dir or emoji_cache_dir())/f"{files['font'].stem.replace(' ', '_')}-{_sha(files['font'])}-u{version}-{image_size}px"
-    if (folder/'index.json').exists(): return folder
-    def fill(tmp:Path):
-        font, drawn, blank = load_emoji_font(files['font']), [], []
-        for e in emojis:
-            im = draw_emoji(e['emoji'], font, image_size)
-            if im is None: blank.append(e['name']); continue
-            im.save(tmp/emoji_file_name(e['emoji']))
-            drawn.append(e['emoji'])
-        index = {'font': str(files['font']), 'unicode_version': version, 'image_size': image_size, 'drawn': drawn, 'blank': blank}
-        (tmp/'index.json').write_text(json.dumps(index, ensure_ascii=False))
-    make_once(folder, fill)
-    if verbose:
-        index = json.loads((folder/'index.json').read_text(encoding='utf-8'))
-        blank = index['blank']
-        print(f"drew {len(index['drawn'])} emoji at {image_size} px into {folder}" + (f"; {len(blank)} came out blank: {', '.join(blank)}" if blank else ''))
-    return folder
-
 # %% ../nbs/06_train_flickr.ipynb #dsg00002
 import subprocess, tarfile, time, unicodedata
 
@@ -543,151 +348,6 @@ def check_designs(designs) -> tuple:
         raise ValueError(f"expected distinct emoji designs from {list(EMOJI_DESIGNS)}, got {designs!r}")
     return names
 
-# %% ../nbs/06_train_flickr.ipynb #dsg00006
-def _unpack(tgz:Path, dest:Path):
-    "Unpack an npm tarball's regular files and folders into `dest`, refusing names that would land outside it."
-    with tarfile.open(tgz) as tar:
-        members = [m for m in tar.getmembers() if m.isfile() or m.isdir()]
-        for m in members:
-            if Path(m.name).is_absolute() or '..' in Path(m.name).parts:
-                raise ValueError(f"{tgz}: expected an npm package tarball, got a member outside it: {m.name!r}")
-        tar.extractall(dest, members=members)
-
-def npm_pack(package:str, version:str, dest:Path):
-    "`npm pack package@version` unpacked into `dest` (its files under `dest/package`), through `make_once`."
-    npm = shutil.which('npm')
-    if npm is None: raise FileNotFoundError(f"npm not found (it fetches {package}@{version}); install it: {NPM_INSTALL}")
-    def fill(tmp:Path):
-        r = subprocess.run([npm, 'pack', f'{package}@{version}', '--silent'], cwd=tmp, capture_output=True, text=True)
-        tgz = tmp/((r.stdout.strip().splitlines() or ['?'])[-1].strip())
-        if r.returncode or not tgz.is_file():
-            why = (r.stderr.strip().splitlines() or ['no message'])[-1]
-            raise RuntimeError(f"`npm pack {package}@{version}` failed ({why}); it needs the network and the npm registry")
-        _unpack(tgz, tmp)
-        tgz.unlink()
-    return make_once(dest, fill, 'package/package.json')
-
-def fetch_emoji_designs(designs='twemoji,openmoji,fluent', # which designs' packages (noto needs none: it is a font)
-                        cache:str|Path|None=None,          # the folder of packages (default: `emoji_designs_dir()`)
-                        download:bool=True,                # fetch a missing package with npm (False: a one-line error)
-                       ) -> dict:
-    "The unpacked npm package folder of each design, {design: folder}, fetched with `npm pack` the first time only."
-    cache, out = Path(cache or emoji_designs_dir()).expanduser(), {}
-    for d in check_designs(designs):
-        spec = EMOJI_DESIGNS[d]
-        if spec['package'] is None: continue
-        folder = cache/f"{spec['package']}-{spec['version']}"
-        if not (folder/'package'/'package.json').exists():
-            if not download: raise FileNotFoundError(f"{folder} holds no unpacked {spec['package']}; fetch it: "
-                                                     f"npm pack {spec['package']}@{spec['version']} (or fetch_emoji_designs)")
-            npm_pack(spec['package'], spec['version'], folder)
-        out[d] = folder/'package'
-    return out
-
-# %% ../nbs/06_train_flickr.ipynb #dsg00011
-_TONES = {f'{t} skin tone': t for t in ('light', 'medium-light', 'medium', 'medium-dark', 'dark')}
-
-def name_slug(name:str) -> str:
-    "A name as a file-name slug, accents dropped: 'Piñata party!' → 'pinata-party'."
-    ascii_name = unicodedata.normalize('NFKD', name).encode('ascii', 'ignore').decode()
-    return re.sub(r'[^0-9a-z]+', '-', ascii_name.lower()).strip('-')
-
-def code_point_name(emoji:str, upper:bool=False, fe0f:bool=True) -> str:
-    "'1f431': an emoji's code points in hex (4 digits at least) joined by '-', as Twemoji and OpenMoji name files."
-    return '-'.join(f'{ord(c):04X}' if upper else f'{ord(c):04x}' for c in emoji if fe0f or c != '\ufe0f')
-
-def fluent_slugs(name:str) -> list:
-    "The file names Fluent may use for an emoji with this CLDR name, most likely first."
-    base, _, qualifiers = name.partition(':')
-    parts = [p.strip() for p in qualifiers.split(',') if p.strip()]
-    tones = [_TONES[p] for p in parts if p in _TONES]
-    stem = name_slug(' '.join([base] + [p.replace('blond hair', 'blonde hair') for p in parts if p not in _TONES]))
-    ends = ['-' + '-'.join(tones)] if tones else ['', '-default']
-    return [s + e for s in (stem, f'person-{stem}') for e in ends]      # 'superhero' is Fluent's 'person-superhero'
-
-def design_file_names(design:str, emoji:dict) -> list:
-    "The file stems (no extension) a design may use for one emoji of `read_emoji_test`, most likely first."
-    if design == 'fluent': return fluent_slugs(emoji['name'])
-    upper = design == 'openmoji'
-    return list(dict.fromkeys([code_point_name(emoji['emoji'], upper), code_point_name(emoji['emoji'], upper, fe0f=False)]))
-
-# %% ../nbs/06_train_flickr.ipynb #dsg00013
-def match_design_files(design:str, package:Path, emojis:list) -> tuple:
-    "The picture of each emoji in a design's package ({emoji: path}), and the names of the package's pictures no emoji matched."
-    files = {p.stem: p for p in sorted(Path(package).glob(EMOJI_DESIGNS[design]['images']))}
-    found = {}
-    for e in emojis:
-        stem = next((s for s in design_file_names(design, e) if s in files), None)
-        if stem is not None: found[e['emoji']] = files[stem]
-    used = set(found.values())
-    return found, [p.name for p in files.values() if p not in used]
-
-# %% ../nbs/06_train_flickr.ipynb #dsg00017
-CAIROSVG_PIP = 'pip install cairosvg'   # and the cairo library: apt-get install libcairo2 (in most images already)
-
-def _cairosvg():
-    try: import cairosvg
-    except (ImportError, OSError) as e:               # OSError: the package is there but libcairo is not
-        raise ImportError(f"rendering SVG emoji needs cairosvg ({e}); install it: {CAIROSVG_PIP} "
-                          "(and apt-get install libcairo2)") from None
-    return cairosvg
-
-def glyph_on_white(glyph:Image.Image, image_size:int=64, margin:float=0.06) -> Image.Image|None:
-    "An RGBA picture cropped to its visible pixels, centred on a white square with a margin, resized; None if blank."
-    glyph = glyph.convert('RGBA')
-    bbox = glyph.getchannel('A').getbbox()
-    if bbox is None: return None
-    glyph = glyph.crop(bbox)
-    side = int(max(glyph.size) * (1 + 2 * margin))
-    square = Image.new('RGBA', (side, side), (255, 255, 255, 255))
-    square.alpha_composite(glyph, ((side - glyph.width) // 2, (side - glyph.height) // 2))
-    return square.convert('RGB').resize((image_size, image_size), Image.LANCZOS)
-
-def render_design_image(path, image_size:int=64) -> Image.Image|None:
-    "A design's picture (PNG, or SVG rendered with cairosvg) on a white square of side `image_size`; None if blank."
-    path = Path(path)
-    if path.suffix.lower() == '.svg':
-        png = _cairosvg().svg2png(bytestring=path.read_bytes(), output_width=max(128, 2 * image_size))
-        glyph = Image.open(io.BytesIO(png))
-    else: glyph = Image.open(path)
-    return glyph_on_white(glyph, image_size)
-
-# %% ../nbs/06_train_flickr.ipynb #dsg00020
-def build_design_images(design:str, image_size:int=64,
-                        packages:str|Path|None=None,     # the folder of fetched packages (default: `emoji_designs_dir()`)
-                        font:str|Path|None=None, emoji_test:str|Path|None=None,
-                        cache_dir:str|Path|None=None, verbose:bool=True) -> Path:
-    "Render every emoji one design has once into a cache folder keyed by package version, Unicode version and size."
-    (design,) = check_designs([design])
-    if design == 'noto': return build_emoji_images(image_size, font, emoji_test, cache_dir, verbose)
-    if not (isinstance(image_size, int) and EMOJI_IMAGE_SIZES[0] <= image_size <= EMOJI_IMAGE_SIZES[1]):
-        raise ValueError(f"expected an emoji image size from {EMOJI_IMAGE_SIZES[0]} to {EMOJI_IMAGE_SIZES[1]} pixels, got {image_size!r}")
-    package = fetch_emoji_designs([design], packages)[design]
-    spec, files = EMOJI_DESIGNS[design], emoji_files(emoji_test=emoji_test)
-    version, emojis = read_emoji_test(files['emoji_test'])
-    folder = Path(cache_dir or emoji_cache_dir())/f"{design}-{spec['package']}-{spec['version']}-u{version}-{image_size}px"
-    if (folder/'index.json').exists(): return folder
-    def fill(tmp:Path):
-        t0, (found, unmatched) = time.time(), match_design_files(design, package, emojis)
-        drawn, blank = [], []
-        for e in emojis:
-            if e['emoji'] not in found: continue
-            im = render_design_image(found[e['emoji']], image_size)
-            if im is None: blank.append(e['name']); continue
-            im.save(tmp/emoji_file_name(e['emoji']))
-            drawn.append(e['emoji'])
-        missing = [e['name'] for e in emojis if e['emoji'] not in found]
-        index = {'design': design, **{k: spec[k] for k in ('package', 'version', 'licence', 'attribution')},
-                 'unicode_version': version, 'image_size': image_size, 'drawn': drawn, 'blank': blank,
-                 'missing': missing, 'unmatched_files': unmatched, 'seconds': round(time.time() - t0, 1)}
-        (tmp/'index.json').write_text(json.dumps(index, ensure_ascii=False))
-    make_once(folder, fill)
-    if verbose:
-        index = json.loads((folder/'index.json').read_text(encoding='utf-8'))
-        print(f"rendered {len(index['drawn'])} {design} emoji at {image_size} px in {index['seconds']} s into {folder}; "
-              f"{len(index['missing'])} emoji it lacks, {len(index['unmatched_files'])} of its pictures matched no emoji")
-    return folder
-
 # %% ../nbs/06_train_flickr.ipynb #em000029
 EMOJI_SPLITS = {'val': 0.05, 'test': 0.10}        # fractions of *concepts* (with all their variants)
 
@@ -710,26 +370,6 @@ def emoji_captions(name:str, keywords:list,
     known = {name.lower(), *(k.lower() for k in keywords)}
     extra = [w for w in dict.fromkeys(m.strip().lower() for m in more) if w and w not in known]
     return captions + ([', '.join(extra)] if extra else [])
-
-# %% ../nbs/06_train_flickr.ipynb #dsg00031
-def _words(tags) -> list: return [t.strip() for t in (tags or '').split(',') if t.strip()]
-
-def read_design_notes(design:str, package:Path) -> dict:
-    "A design's own words for each emoji, {emoji without FE0F: [words]}: OpenMoji's annotation and tags, Twemoji's short names."
-    if design == 'openmoji':
-        rows = read_json_file(Path(package)/'data'/'openmoji.json', "OpenMoji's data/openmoji.json: a list of {'emoji', 'tags', ...}")
-        return {r['emoji'].replace('\ufe0f', ''): [r.get('annotation') or ''] + _words(r.get('tags')) + _words(r.get('openmoji_tags'))
-                for r in rows if isinstance(r, dict) and isinstance(r.get('emoji'), str)}
-    if design == 'twemoji':
-        rows = read_json_file(Path(package)/'emoji.json', "emoji-datasource's emoji.json: a list of {'unified', 'short_names', ...}")
-        out = {}
-        for r in rows:
-            if not (isinstance(r, dict) and isinstance(r.get('unified'), str)): continue
-            names = [n.replace('_', ' ') for n in r.get('short_names', []) if re.fullmatch(r'[a-z]+(_[a-z]+)*', n)]  # no '+1', 'flag-eg'
-            for u in [r['unified'], *(v['unified'] for v in r.get('skin_variations', {}).values())]:
-                out[''.join(chr(int(h, 16)) for h in u.split('-')).replace('\ufe0f', '')] = names
-        return out
-    return {}
 
 # %% ../nbs/06_train_flickr.ipynb #dt000014
 def emoji_records(split:str|None=None,   # keep only 'train', 'val', 'test' or 'design' (None: all)
@@ -769,38 +409,6 @@ def emoji_records(split:str|None=None,   # keep only 'train', 'val', 'test' or '
         print(f"{len(records)} emoji{per_design}, {len(splits)} concepts: " + ', '.join(
             f"{s} {count(s)[1]} ({count(s)[0]} concepts)" for s in ('train', 'val', 'test', 'design') if count(s)[1] or s != 'design'))
     return [r for r in records if split is None or r.split == split]
-
-# %% ../nbs/06_train_flickr.ipynb #dsg00036
-def emoji_source(source:str) -> dict:
-    "The `emoji_records` arguments a data source names: 'emoji' → {}, 'emoji:noto,twemoji,heldout=fluent' → designs and held-out design."
-    expected = f"'emoji' or 'emoji:DESIGN,...[,heldout=DESIGN]' with designs from {list(EMOJI_DESIGNS)}"
-    name, colon, spec = source.partition(':')
-    items = [s.strip() for s in spec.split(',')] if colon else []
-    held = [s[len('heldout='):] for s in items if s.startswith('heldout=')]
-    designs = [s for s in items if not s.startswith('heldout=')]
-    if name != 'emoji' or (colon and not items) or len(held) > 1: raise ValueError(f"expected {expected}, got {source!r}")
-    try: designs = check_designs(designs + [h for h in held if h not in designs]) if items else None
-    except ValueError: raise ValueError(f"expected {expected}, got {source!r}") from None
-    return {**({'designs': designs} if designs else {}), **({'held_out_design': held[0]} if held else {})}
-
-# %% ../nbs/06_train_flickr.ipynb #em000037
-def write_emoji_images(folder,                  # where to write the PNGs (created)
-                       split:str|None='test',   # the split to write ('train', 'val', 'test'; None: every emoji)
-                       image_size:int=64, seed:int=0, **kwargs) -> list:
-    "Write emoji of one split as PNGs named by their CLDR name ('sleeping-face.png'; 'sleeping-face-fluent.png' in another design), for `clip_nbdev_predict --image-dir`; returns the paths."
-    records = emoji_records(split, image_size, seed, verbose=False, **kwargs)       # a bad size fails here, before the folder is made
-    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
-    paths, used = [], set()
-    for r in records:
-        stem = name_slug(r.name) + ('' if r.design == 'noto' else f'-{r.design}')
-        if stem in used: stem = f"{stem}-{emoji_file_name(r.emoji)[:-4]}"
-        used.add(stem)
-        paths.append(folder/f'{stem}.png')
-        load_image(r.image).save(paths[-1])
-    return paths
-
-from .moved import moved_names
-__getattr__ = moved_names(__name__, {'emoji_cli': 'clip_nbdev.cli'})   # the command: appendix A6
 
 # %% ../nbs/06_train_flickr.ipynb #148bc5c6
 class ImageRecords(Dataset):
@@ -939,3 +547,383 @@ def __iter__(self:ClipLoader):
             warnings.warn(f"dropping a batch of {len(batch[0])} readable image(s): training needs {self.min_batch} at least")
             self.n_skipped, batch = self.n_skipped + len(batch[0]), None
         if batch is not None: yield batch
+
+# %% ../nbs/A13_data_formats.ipynb #c315e0b2
+HF_FLICKR_COLUMNS = ('image', 'caption', 'sentids', 'split', 'img_id', 'filename')   # nlphuji/flickr30k's schema
+
+def _is_hf_dataset(x) -> bool: return hasattr(x, 'column_names') and hasattr(x, 'with_format')
+def _is_hf_dataset_dict(x) -> bool: return isinstance(x, dict) and len(x) > 0 and all(map(_is_hf_dataset, x.values()))
+
+def _table_records(table, default_split:str, where:str) -> list:
+    "One record per row of an Arrow table with (at least) the columns 'image' and 'caption' of nlphuji/flickr30k."
+    if missing := [c for c in ('image', 'caption') if c not in table.column_names]:
+        raise ValueError(f"{where}: expected the nlphuji/flickr30k columns {list(HF_FLICKR_COLUMNS)}, missing {missing}")
+    column = lambda name, default: table.column(name).to_pylist() if name in table.column_names else default
+    n, images = table.num_rows, table.column('image')
+    captions = [c if isinstance(c, list) else [c] for c in table.column('caption').to_pylist()]
+    splits, keys = column('split', [default_split] * n), column('filename', list(range(n)))
+    return [Record(ArrowImage(images, i), c, s, k) for i, (c, s, k) in enumerate(zip(captions, splits, keys))]
+
+# %% ../nbs/A13_data_formats.ipynb #dt000011
+def _read_parquet(files:list):
+    try: import pyarrow as pa, pyarrow.parquet as pq
+    except ImportError: raise ImportError("reading parquet files needs pyarrow: pip install pyarrow") from None
+    tables = []
+    for f in files:
+        try: tables.append(pq.read_table(f))
+        except (pa.ArrowInvalid, OSError) as e: raise ValueError(f"{f}: expected a parquet file with the nlphuji/flickr30k columns {list(HF_FLICKR_COLUMNS)}, got {e}") from None
+    return pa.concat_tables(tables)
+
+def read_hf_flickr(source) -> list:
+    "Records from nlphuji/flickr30k given as a loaded `datasets` Dataset/DatasetDict, a `save_to_disk` folder, or parquet file(s)."
+    if _is_hf_dataset_dict(source):
+        return [r for name, ds in source.items() for r in _table_records(ds.with_format('arrow')[:], name, f'DatasetDict[{name!r}]')]
+    if _is_hf_dataset(source): return _table_records(source.with_format('arrow')[:], 'train', 'Dataset')
+    expected = f"parquet file(s) or a `save_to_disk` folder of nlphuji/flickr30k (columns {list(HF_FLICKR_COLUMNS)})"
+    if isinstance(source, (list, tuple)):
+        return _table_records(_read_parquet([existing_path(f, expected) for f in source]), 'train', str(source[0]))
+    path = existing_path(source, expected)
+    if path.is_dir() and ((path/'dataset_dict.json').exists() or (path/'state.json').exists()):
+        try: from datasets import load_from_disk
+        except ImportError: raise ImportError(f"{path} was written by `datasets.save_to_disk`; reading it needs: pip install datasets") from None
+        return read_hf_flickr(load_from_disk(str(path)))
+    files = sorted(path.rglob('*.parquet')) if path.is_dir() else [path]
+    if not files: raise ValueError(f"{path}: expected {expected}, found no .parquet file")
+    return _table_records(_read_parquet(files), 'train', str(path))
+
+# %% ../nbs/A13_data_formats.ipynb #b24ef616
+CAPTION_FILES = ('captions.tsv', 'captions.txt', 'captions.json')   # found inside a folder by these names
+_CAPTIONS_EXPECTED = ("a folder with captions.tsv / captions.txt ('filename<TAB>caption' lines) or captions.json "
+                      "([{\"image\", \"caption\"}, ...]), or such a file under any name")
+
+def _caption_lines(file:Path) -> list:
+    "(filename, caption) pairs of a 'filename<TAB>caption' file; a `ValueError` names the file and line of a bad one."
+    pairs = []
+    for n, line in enumerate(read_text_file(file, _CAPTIONS_EXPECTED).splitlines(), 1):
+        name, tab, caption = line.partition('\t')
+        name, caption = name.strip(), caption.strip()
+        if not line.strip() or (n == 1 and name.lower() in ('filename', 'image')): continue   # blank line or header
+        if not (tab and name and caption): raise ValueError(f"{file} line {n}: expected 'filename<TAB>caption', got {line[:80]!r}")
+        pairs.append((name, caption))
+    return pairs
+
+# %% ../nbs/A13_data_formats.ipynb #dt000072
+def _caption_json(file:Path) -> list:
+    "(image, caption) pairs of a JSON list of {'image', 'caption'} objects; a `ValueError` names the file and entry of a bad one."
+    data = read_json_file(file, _CAPTIONS_EXPECTED)
+    if not isinstance(data, list): raise ValueError(f'{file}: expected a JSON list of {{"image", "caption"}} objects, got a {type(data).__name__}')
+    pairs = []
+    for i, d in enumerate(data):
+        caps = d.get('caption') if isinstance(d, dict) else None
+        caps = [caps] if isinstance(caps, str) else caps
+        if not (isinstance(d, dict) and isinstance(d.get('image'), str) and d['image'] and isinstance(caps, list) and caps
+                and all(isinstance(c, str) and c.strip() for c in caps)):
+            raise ValueError(f'{file} entry {i}: expected {{"image": name, "caption": text or [texts]}}, got {json.dumps(d)[:80]}')
+        pairs += [(d['image'], c.strip()) for c in caps]
+    return pairs
+
+# %% ../nbs/A13_data_formats.ipynb #caf199dc
+def _caption_file(root:Path) -> Path:
+    "The caption file `root` is, or the one of `CAPTION_FILES` inside it."
+    file = root if root.is_file() else next((root/f for f in CAPTION_FILES if (root/f).exists()), None)
+    if file is None or file.suffix.lower() not in ('.tsv', '.txt', '.json'): raise ValueError(f"{root}: expected {_CAPTIONS_EXPECTED}")
+    return file
+
+def _image_folder(file:Path, images) -> Path:
+    "Where relative image names resolve: `images` if given, else an `images/` folder beside the caption file, else its folder."
+    if images is not None: return existing_path(images, 'a folder of images (image_root)')
+    return file.parent/'images' if (file.parent/'images').is_dir() else file.parent
+
+def read_caption_folder(root,                 # the folder (or the captions file itself, under any name)
+                        images:str|Path|None=None, # where relative image names resolve; default: images/ beside the file, else beside it
+                        val:float=0.05,       # fraction of images for validation
+                        test:float=0.05,      # fraction of images for testing
+                        seed:int=0,           # seed of the split
+                       ) -> list:
+    "Records from a caption file ('filename<TAB>caption' lines, or a JSON list of {'image', 'caption'}) and its images."
+    file = _caption_file(existing_path(root, _CAPTIONS_EXPECTED))
+    pairs = _caption_json(file) if file.suffix.lower() == '.json' else _caption_lines(file)
+    captions = {}
+    for name, caption in pairs: captions.setdefault(name, []).append(caption)
+    outside = [n for n in captions if Path(n).is_absolute() or '..' in Path(n).parts]   # never read, not even looked at
+    if outside:
+        warnings.warn(f"{file}: skipped {len(outside)} image name(s) outside its image folder, e.g. {outside[0]!r}")
+        for n in outside: del captions[n]
+    splits, folder = assign_splits(captions, val, test, seed), _image_folder(file, images)
+    if captions and not any((folder/name).exists() for name in list(captions)[:5]):
+        warnings.warn(f"{file}: none of the first images ({', '.join(list(captions)[:2])}, ...) is in {folder}; pass image_root= if they are elsewhere")
+    return [Record(folder/name, caps, splits[name], name) for name, caps in captions.items()]
+
+# %% ../nbs/A16_emoji_designs.ipynb #em000004
+from .patches import EMOJI_FONTS, find_file   # chapter 00 finds the font and draws emoji
+EMOJI_APT = 'apt-get install fonts-noto-color-emoji unicode-data unicode-cldr-core'
+EMOJI_TEST_FILES = ('/usr/share/unicode/emoji/emoji-test.txt', '/usr/share/unicode-data/emoji/emoji-test.txt',
+                    '~/.local/share/unicode/emoji/emoji-test.txt')
+CLDR_DIRS = ('/usr/share/unicode/cldr/common', '~/.local/share/unicode/cldr/common')
+
+def emoji_files(font:str|Path|None=None, emoji_test:str|Path|None=None, cldr:str|Path|None=None) -> dict:
+    "Paths of the colour emoji font, Unicode's emoji-test.txt and CLDR's annotation folder (found, or as given)."
+    return {'font': find_file(font, EMOJI_FONTS, 'a colour emoji font', 'apt-get install fonts-noto-color-emoji (macOS has Apple Color Emoji)'),
+            'emoji_test': find_file(emoji_test, EMOJI_TEST_FILES, "Unicode's emoji-test.txt", 'apt-get install unicode-data (or download '
+                                    'https://unicode.org/Public/emoji/latest/emoji-test.txt)'),
+            'cldr': find_file(cldr, CLDR_DIRS, "CLDR's common/ folder (annotations/en.xml)", 'apt-get install unicode-cldr-core '
+                              '(or unzip cldr-common from https://cldr.unicode.org)')}
+
+# %% ../nbs/A16_emoji_designs.ipynb #em000023
+EMOJI_IMAGE_SIZES = (8, 1024)   # the image sizes `build_emoji_images` accepts: the font's glyphs are ~140 px, so larger only blurs
+
+def cache_root() -> Path:
+    "Where clip_nbdev keeps what it makes once and reuses: `$CLIP_NBDEV_CACHE`, else `~/.cache/clip_nbdev`."
+    return Path(os.environ.get('CLIP_NBDEV_CACHE', Path.home()/'.cache'/'clip_nbdev'))
+
+def emoji_cache_dir() -> Path:
+    "Where drawn emoji are kept: `cache_root()/'emoji'`."
+    return cache_root()/'emoji'
+
+def _sha(path:Path) -> str: return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
+
+def emoji_file_name(emoji:str) -> str:
+    "'1f469-200d-1f373.png': the emoji's code points in hex, the file name it is cached under."
+    return '-'.join(f'{ord(c):x}' for c in emoji) + '.png'
+
+# %% ../nbs/A16_emoji_designs.ipynb #dsg00005
+def make_once(folder:Path,             # the folder to make
+              fill:Callable,           # fill(tmp): writes the folder's contents into the temporary folder tmp
+              marker:str='index.json', # the file whose presence says the folder is complete (written last by `fill`)
+             ) -> Path:
+    "`folder`, made by `fill` in a private temporary folder beside it and moved into place whole; reused if complete."
+    folder = Path(folder)
+    if (folder/marker).exists(): return folder
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=folder.name + '.', dir=folder.parent))  # made privately, moved into place whole
+    try: fill(tmp)
+    except BaseException:                               # a bad input, a full disk, Ctrl-C: leave no half-made folder behind
+        shutil.rmtree(tmp, ignore_errors=True); raise
+    if folder.exists() and not (folder/marker).exists(): shutil.rmtree(folder, ignore_errors=True)  # an interrupted build
+    try: os.replace(tmp, folder)                        # atomic: readers see no folder or a complete one
+    except OSError: shutil.rmtree(tmp, ignore_errors=True)   # another process finished first: its folder is as good
+    if not (folder/marker).exists(): raise RuntimeError(f"could not write {folder}")
+    return folder
+
+# %% ../nbs/A16_emoji_designs.ipynb #dt000044
+def build_emoji_images(image_size:int=64, font:str|Path|None=None, emoji_test:str|Path|None=None,
+                       cache_dir:str|Path|None=None, verbose:bool=True) -> Path:
+    "Draw every fully-qualified emoji once into a cache folder keyed by font file, Unicode version and size; returns the folder."
+    if not (isinstance(image_size, int) and EMOJI_IMAGE_SIZES[0] <= image_size <= EMOJI_IMAGE_SIZES[1]):
+        raise ValueError(f"expected an emoji image size from {EMOJI_IMAGE_SIZES[0]} to {EMOJI_IMAGE_SIZES[1]} pixels, got {image_size!r}")
+    files = emoji_files(font, emoji_test)
+    version, emojis = read_emoji_test(files['emoji_test'])
+    folder = Path(cache_dir or emoji_cache_dir())/f"{files['font'].stem.replace(' ', '_')}-{_sha(files['font'])}-u{version}-{image_size}px"
+    if (folder/'index.json').exists(): return folder
+    def fill(tmp:Path):
+        font, drawn, blank = load_emoji_font(files['font']), [], []
+        for e in emojis:
+            im = draw_emoji(e['emoji'], font, image_size)
+            if im is None: blank.append(e['name']); continue
+            im.save(tmp/emoji_file_name(e['emoji']))
+            drawn.append(e['emoji'])
+        index = {'font': str(files['font']), 'unicode_version': version, 'image_size': image_size, 'drawn': drawn, 'blank': blank}
+        (tmp/'index.json').write_text(json.dumps(index, ensure_ascii=False))
+    make_once(folder, fill)
+    if verbose:
+        index = json.loads((folder/'index.json').read_text(encoding='utf-8'))
+        blank = index['blank']
+        print(f"drew {len(index['drawn'])} emoji at {image_size} px into {folder}" + (f"; {len(blank)} came out blank: {', '.join(blank)}" if blank else ''))
+    return folder
+
+# %% ../nbs/A16_emoji_designs.ipynb #dsg00006
+def _unpack(tgz:Path, dest:Path):
+    "Unpack an npm tarball's regular files and folders into `dest`, refusing names that would land outside it."
+    with tarfile.open(tgz) as tar:
+        members = [m for m in tar.getmembers() if m.isfile() or m.isdir()]
+        for m in members:
+            if Path(m.name).is_absolute() or '..' in Path(m.name).parts:
+                raise ValueError(f"{tgz}: expected an npm package tarball, got a member outside it: {m.name!r}")
+        tar.extractall(dest, members=members)
+
+def npm_pack(package:str, version:str, dest:Path):
+    "`npm pack package@version` unpacked into `dest` (its files under `dest/package`), through `make_once`."
+    npm = shutil.which('npm')
+    if npm is None: raise FileNotFoundError(f"npm not found (it fetches {package}@{version}); install it: {NPM_INSTALL}")
+    def fill(tmp:Path):
+        r = subprocess.run([npm, 'pack', f'{package}@{version}', '--silent'], cwd=tmp, capture_output=True, text=True)
+        tgz = tmp/((r.stdout.strip().splitlines() or ['?'])[-1].strip())
+        if r.returncode or not tgz.is_file():
+            why = (r.stderr.strip().splitlines() or ['no message'])[-1]
+            raise RuntimeError(f"`npm pack {package}@{version}` failed ({why}); it needs the network and the npm registry")
+        _unpack(tgz, tmp)
+        tgz.unlink()
+    return make_once(dest, fill, 'package/package.json')
+
+def fetch_emoji_designs(designs='twemoji,openmoji,fluent', # which designs' packages (noto needs none: it is a font)
+                        cache:str|Path|None=None,          # the folder of packages (default: `emoji_designs_dir()`)
+                        download:bool=True,                # fetch a missing package with npm (False: a one-line error)
+                       ) -> dict:
+    "The unpacked npm package folder of each design, {design: folder}, fetched with `npm pack` the first time only."
+    cache, out = Path(cache or emoji_designs_dir()).expanduser(), {}
+    for d in check_designs(designs):
+        spec = EMOJI_DESIGNS[d]
+        if spec['package'] is None: continue
+        folder = cache/f"{spec['package']}-{spec['version']}"
+        if not (folder/'package'/'package.json').exists():
+            if not download: raise FileNotFoundError(f"{folder} holds no unpacked {spec['package']}; fetch it: "
+                                                     f"npm pack {spec['package']}@{spec['version']} (or fetch_emoji_designs)")
+            npm_pack(spec['package'], spec['version'], folder)
+        out[d] = folder/'package'
+    return out
+
+# %% ../nbs/A16_emoji_designs.ipynb #dsg00011
+_TONES = {f'{t} skin tone': t for t in ('light', 'medium-light', 'medium', 'medium-dark', 'dark')}
+
+def name_slug(name:str) -> str:
+    "A name as a file-name slug, accents dropped: 'Piñata party!' → 'pinata-party'."
+    ascii_name = unicodedata.normalize('NFKD', name).encode('ascii', 'ignore').decode()
+    return re.sub(r'[^0-9a-z]+', '-', ascii_name.lower()).strip('-')
+
+def code_point_name(emoji:str, upper:bool=False, fe0f:bool=True) -> str:
+    "'1f431': an emoji's code points in hex (4 digits at least) joined by '-', as Twemoji and OpenMoji name files."
+    return '-'.join(f'{ord(c):04X}' if upper else f'{ord(c):04x}' for c in emoji if fe0f or c != '\ufe0f')
+
+def fluent_slugs(name:str) -> list:
+    "The file names Fluent may use for an emoji with this CLDR name, most likely first."
+    base, _, qualifiers = name.partition(':')
+    parts = [p.strip() for p in qualifiers.split(',') if p.strip()]
+    tones = [_TONES[p] for p in parts if p in _TONES]
+    stem = name_slug(' '.join([base] + [p.replace('blond hair', 'blonde hair') for p in parts if p not in _TONES]))
+    ends = ['-' + '-'.join(tones)] if tones else ['', '-default']
+    return [s + e for s in (stem, f'person-{stem}') for e in ends]      # 'superhero' is Fluent's 'person-superhero'
+
+def design_file_names(design:str, emoji:dict) -> list:
+    "The file stems (no extension) a design may use for one emoji of `read_emoji_test`, most likely first."
+    if design == 'fluent': return fluent_slugs(emoji['name'])
+    upper = design == 'openmoji'
+    return list(dict.fromkeys([code_point_name(emoji['emoji'], upper), code_point_name(emoji['emoji'], upper, fe0f=False)]))
+
+# %% ../nbs/A16_emoji_designs.ipynb #dsg00013
+def match_design_files(design:str, package:Path, emojis:list) -> tuple:
+    "The picture of each emoji in a design's package ({emoji: path}), and the names of the package's pictures no emoji matched."
+    files = {p.stem: p for p in sorted(Path(package).glob(EMOJI_DESIGNS[design]['images']))}
+    found = {}
+    for e in emojis:
+        stem = next((s for s in design_file_names(design, e) if s in files), None)
+        if stem is not None: found[e['emoji']] = files[stem]
+    used = set(found.values())
+    return found, [p.name for p in files.values() if p not in used]
+
+# %% ../nbs/A16_emoji_designs.ipynb #dsg00017
+CAIROSVG_PIP = 'pip install cairosvg'   # and the cairo library: apt-get install libcairo2 (in most images already)
+
+def _cairosvg():
+    try: import cairosvg
+    except (ImportError, OSError) as e:               # OSError: the package is there but libcairo is not
+        raise ImportError(f"rendering SVG emoji needs cairosvg ({e}); install it: {CAIROSVG_PIP} "
+                          "(and apt-get install libcairo2)") from None
+    return cairosvg
+
+def glyph_on_white(glyph:Image.Image, image_size:int=64, margin:float=0.06) -> Image.Image|None:
+    "An RGBA picture cropped to its visible pixels, centred on a white square with a margin, resized; None if blank."
+    glyph = glyph.convert('RGBA')
+    bbox = glyph.getchannel('A').getbbox()
+    if bbox is None: return None
+    glyph = glyph.crop(bbox)
+    side = int(max(glyph.size) * (1 + 2 * margin))
+    square = Image.new('RGBA', (side, side), (255, 255, 255, 255))
+    square.alpha_composite(glyph, ((side - glyph.width) // 2, (side - glyph.height) // 2))
+    return square.convert('RGB').resize((image_size, image_size), Image.LANCZOS)
+
+def render_design_image(path, image_size:int=64) -> Image.Image|None:
+    "A design's picture (PNG, or SVG rendered with cairosvg) on a white square of side `image_size`; None if blank."
+    path = Path(path)
+    if path.suffix.lower() == '.svg':
+        png = _cairosvg().svg2png(bytestring=path.read_bytes(), output_width=max(128, 2 * image_size))
+        glyph = Image.open(io.BytesIO(png))
+    else: glyph = Image.open(path)
+    return glyph_on_white(glyph, image_size)
+
+# %% ../nbs/A16_emoji_designs.ipynb #dsg00020
+def build_design_images(design:str, image_size:int=64,
+                        packages:str|Path|None=None,     # the folder of fetched packages (default: `emoji_designs_dir()`)
+                        font:str|Path|None=None, emoji_test:str|Path|None=None,
+                        cache_dir:str|Path|None=None, verbose:bool=True) -> Path:
+    "Render every emoji one design has once into a cache folder keyed by package version, Unicode version and size."
+    (design,) = check_designs([design])
+    if design == 'noto': return build_emoji_images(image_size, font, emoji_test, cache_dir, verbose)
+    if not (isinstance(image_size, int) and EMOJI_IMAGE_SIZES[0] <= image_size <= EMOJI_IMAGE_SIZES[1]):
+        raise ValueError(f"expected an emoji image size from {EMOJI_IMAGE_SIZES[0]} to {EMOJI_IMAGE_SIZES[1]} pixels, got {image_size!r}")
+    package = fetch_emoji_designs([design], packages)[design]
+    spec, files = EMOJI_DESIGNS[design], emoji_files(emoji_test=emoji_test)
+    version, emojis = read_emoji_test(files['emoji_test'])
+    folder = Path(cache_dir or emoji_cache_dir())/f"{design}-{spec['package']}-{spec['version']}-u{version}-{image_size}px"
+    if (folder/'index.json').exists(): return folder
+    def fill(tmp:Path):
+        t0, (found, unmatched) = time.time(), match_design_files(design, package, emojis)
+        drawn, blank = [], []
+        for e in emojis:
+            if e['emoji'] not in found: continue
+            im = render_design_image(found[e['emoji']], image_size)
+            if im is None: blank.append(e['name']); continue
+            im.save(tmp/emoji_file_name(e['emoji']))
+            drawn.append(e['emoji'])
+        missing = [e['name'] for e in emojis if e['emoji'] not in found]
+        index = {'design': design, **{k: spec[k] for k in ('package', 'version', 'licence', 'attribution')},
+                 'unicode_version': version, 'image_size': image_size, 'drawn': drawn, 'blank': blank,
+                 'missing': missing, 'unmatched_files': unmatched, 'seconds': round(time.time() - t0, 1)}
+        (tmp/'index.json').write_text(json.dumps(index, ensure_ascii=False))
+    make_once(folder, fill)
+    if verbose:
+        index = json.loads((folder/'index.json').read_text(encoding='utf-8'))
+        print(f"rendered {len(index['drawn'])} {design} emoji at {image_size} px in {index['seconds']} s into {folder}; "
+              f"{len(index['missing'])} emoji it lacks, {len(index['unmatched_files'])} of its pictures matched no emoji")
+    return folder
+
+# %% ../nbs/A16_emoji_designs.ipynb #dsg00031
+def _words(tags) -> list: return [t.strip() for t in (tags or '').split(',') if t.strip()]
+
+def read_design_notes(design:str, package:Path) -> dict:
+    "A design's own words for each emoji, {emoji without FE0F: [words]}: OpenMoji's annotation and tags, Twemoji's short names."
+    if design == 'openmoji':
+        rows = read_json_file(Path(package)/'data'/'openmoji.json', "OpenMoji's data/openmoji.json: a list of {'emoji', 'tags', ...}")
+        return {r['emoji'].replace('\ufe0f', ''): [r.get('annotation') or ''] + _words(r.get('tags')) + _words(r.get('openmoji_tags'))
+                for r in rows if isinstance(r, dict) and isinstance(r.get('emoji'), str)}
+    if design == 'twemoji':
+        rows = read_json_file(Path(package)/'emoji.json', "emoji-datasource's emoji.json: a list of {'unified', 'short_names', ...}")
+        out = {}
+        for r in rows:
+            if not (isinstance(r, dict) and isinstance(r.get('unified'), str)): continue
+            names = [n.replace('_', ' ') for n in r.get('short_names', []) if re.fullmatch(r'[a-z]+(_[a-z]+)*', n)]  # no '+1', 'flag-eg'
+            for u in [r['unified'], *(v['unified'] for v in r.get('skin_variations', {}).values())]:
+                out[''.join(chr(int(h, 16)) for h in u.split('-')).replace('\ufe0f', '')] = names
+        return out
+    return {}
+
+# %% ../nbs/A16_emoji_designs.ipynb #dsg00036
+def emoji_source(source:str) -> dict:
+    "The `emoji_records` arguments a data source names: 'emoji' → {}, 'emoji:noto,twemoji,heldout=fluent' → designs and held-out design."
+    expected = f"'emoji' or 'emoji:DESIGN,...[,heldout=DESIGN]' with designs from {list(EMOJI_DESIGNS)}"
+    name, colon, spec = source.partition(':')
+    items = [s.strip() for s in spec.split(',')] if colon else []
+    held = [s[len('heldout='):] for s in items if s.startswith('heldout=')]
+    designs = [s for s in items if not s.startswith('heldout=')]
+    if name != 'emoji' or (colon and not items) or len(held) > 1: raise ValueError(f"expected {expected}, got {source!r}")
+    try: designs = check_designs(designs + [h for h in held if h not in designs]) if items else None
+    except ValueError: raise ValueError(f"expected {expected}, got {source!r}") from None
+    return {**({'designs': designs} if designs else {}), **({'held_out_design': held[0]} if held else {})}
+
+# %% ../nbs/A16_emoji_designs.ipynb #em000037
+def write_emoji_images(folder,                  # where to write the PNGs (created)
+                       split:str|None='test',   # the split to write ('train', 'val', 'test'; None: every emoji)
+                       image_size:int=64, seed:int=0, **kwargs) -> list:
+    "Write emoji of one split as PNGs named by their CLDR name ('sleeping-face.png'; 'sleeping-face-fluent.png' in another design), for `clip_nbdev_predict --image-dir`; returns the paths."
+    records = emoji_records(split, image_size, seed, verbose=False, **kwargs)       # a bad size fails here, before the folder is made
+    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
+    paths, used = [], set()
+    for r in records:
+        stem = name_slug(r.name) + ('' if r.design == 'noto' else f'-{r.design}')
+        if stem in used: stem = f"{stem}-{emoji_file_name(r.emoji)[:-4]}"
+        used.add(stem)
+        paths.append(folder/f'{stem}.png')
+        load_image(r.image).save(paths[-1])
+    return paths
+
+from .moved import moved_names
+__getattr__ = moved_names(__name__, {'emoji_cli': 'clip_nbdev.cli'})   # the command: appendix A6

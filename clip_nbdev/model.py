@@ -12,10 +12,7 @@ import torch.nn.functional as F
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['ACT_LAYERS', 'IMAGE_TOWERS', 'TEXT_PARTS', 'MODEL_CONFIGS', 'PRESET_ALIASES', 'OPENAI_ARCHITECTURES',
-           'MAX_PARAMETERS', 'CLIP_KEYS', 'OPENAI_EXTRA_KEYS', 'build_image_tower', 'CLIP', 'model_config',
-           'create_model', 'ResNetTower', 'estimate_parameters', 'check_model_size', 'checked_model_config',
-           'model_config_from', 'is_torchscript', 'load_state_dict_file', 'infer_config', 'from_openai_state_dict']
+__all__ = ['ACT_LAYERS', 'IMAGE_TOWERS', 'TEXT_PARTS', 'MODEL_CONFIGS', 'PRESET_ALIASES', 'OPENAI_ARCHITECTURES', 'OPENAI_EXTRA_KEYS', 'build_image_tower', 'CLIP', 'model_config', 'create_model', 'ResNetTower', 'infer_config', 'from_openai_state_dict', 'MAX_PARAMETERS', 'CLIP_KEYS', 'estimate_parameters', 'check_model_size', 'checked_model_config', 'model_config_from', 'is_torchscript', 'load_state_dict_file']
 
 # %% ../nbs/05_infonce_model.ipynb #938b7630
 from .resnet import BasicBlock, ModifiedResNet, ResNet
@@ -234,89 +231,8 @@ class ResNetTower(ResNet):
 
 IMAGE_TOWERS['resnet'] = ResNetTower
 
-# %% ../nbs/05_infonce_model.ipynb #u26a0004
-MAX_PARAMETERS = 10**10   # 40 GB of float32 weights: four times the largest CLIP released (ViT-bigG, about 2.5B)
-
-def _blocks(width, layers, mlp_ratio=4.0):
-    "Parameters of `layers` residual attention blocks of `width` (chapter 01): attention 4w² + 4w, MLP 2rw² + (r + 1)w, two norms 4w."
-    return layers * ((4 + 2 * mlp_ratio) * width ** 2 + (9 + mlp_ratio) * width)
-
-def estimate_parameters(cfg:dict) -> int:
-    "Parameters of `CLIP(**cfg)` by arithmetic on the configuration, nothing built: exact for ViTs and text towers, close for ResNets."
-    E, v, t = cfg['embed_dim'], cfg['vision_cfg'], cfg['text_cfg']
-    w = t.get('width', 512)
-    vocab = t.get('vocab_size') or TOKENIZER_VOCAB_SIZES.get(t.get('tokenizer', 'bpe'), 0)
-    text = (vocab + t.get('context_length', 77)) * w + _blocks(w, t.get('layers', 12)) + 2 * w + w * E
-    kind, vw = v.get('tower', 'modified_resnet' if isinstance(v.get('layers'), (list, tuple)) else 'vit'), v.get('width', 64)
-    if kind == 'vit':
-        grid = v['input_resolution'] // v['patch_size']
-        image = (3 * v['patch_size'] ** 2 + grid ** 2 + 6) * vw + _blocks(vw, v['layers'], v.get('mlp_ratio', 4.0)) + vw * E
-    else:                                                          # per block: 1×1, 3×3, 1×1 (bottleneck) or two 3×3 convolutions
-        planes = [vw * 2 ** i for i in range(len(v['layers']))]
-        image = sum(n * (17 if kind == 'modified_resnet' else 18) * p ** 2 for n, p in zip(v['layers'], planes))
-        out = planes[-1] * (4 if kind == 'modified_resnet' else 1)
-        image += (3 * out + E) * out if kind == 'modified_resnet' else out * E     # attention pool, or a linear layer
-    return int(text + image + 1)                                   # + logit_scale
-
-def check_model_size(cfg:dict, weights:dict|None=None, where:str='model config', limit:int=MAX_PARAMETERS):
-    "Refuse, before anything is built, an architecture of more than `limit` parameters, or of far more than the `weights` stored for it."
-    try: n = estimate_parameters(cfg)
-    except (KeyError, TypeError, ValueError, ZeroDivisionError, AttributeError): return    # malformed: CLIP's own checks say how
-    if n > limit: raise ValueError(f"{where}: refused: it describes a CLIP of {n:.3g} parameters, more than the limit of {limit:.3g}")
-    held = sum(v.numel() for v in (weights or {}).values() if isinstance(v, torch.Tensor))
-    if weights is not None and n > 2 * held + 10 ** 6:
-        raise ValueError(f"{where}: refused: it describes a CLIP of {n:,} parameters, but the file holds {held:,} weights")
-
-# %% ../nbs/05_infonce_model.ipynb #8efc4be4
-CLIP_KEYS = ('embed_dim', 'vision_cfg', 'text_cfg')
-
-def checked_model_config(cfg:dict, where:str='model config') -> dict:
-    "`cfg`, `CLIP`'s keyword arguments, in plain types once `CLIP` accepts them; else a `ValueError` naming `where`."
-    if not isinstance(cfg, dict) or set(cfg) != set(CLIP_KEYS):
-        got = f"keys {sorted(cfg)}" if isinstance(cfg, dict) else f"a {type(cfg).__name__}"
-        raise ValueError(f"{where}: expected an object with the keys {list(CLIP_KEYS)}, got {got}")
-    check_model_size(cfg, where=where)                            # priced before anything is built, even on meta
-    try:
-        with torch.device('meta'): model = CLIP(**cfg)          # every check of CLIP and its towers; no memory used
-    except (ValueError, TypeError, RuntimeError) as e: raise ValueError(f"{where}: {e}") from None
-    return model.config
-
-def model_config_from(spec:str|Path|dict) -> dict:
-    "`CLIP` keyword arguments from a preset name (`MODEL_CONFIGS`), a JSON file of them, or a dict of them (checked)."
-    if isinstance(spec, dict): return checked_model_config(spec)
-    if not isinstance(spec, (str, Path)): raise ValueError(f"expected a preset name, a JSON file or a dict, got {type(spec).__name__}")
-    path = Path(spec).expanduser()
-    if path.suffix.lower() == '.json' or path.is_file():
-        if not path.is_file(): raise FileNotFoundError(f"{path} does not exist; expected a JSON file of CLIP keyword arguments")
-        try: cfg = json.loads(path.read_text(encoding='utf-8'))
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise ValueError(f"{path}: expected a JSON object with the keys {list(CLIP_KEYS)}, got unreadable JSON ({e})") from None
-        return checked_model_config(cfg, str(path))
-    if isinstance(spec, str) and (config_key(spec) in {config_key(k) for k in MODEL_CONFIGS} or spec.lower() in PRESET_ALIASES):
-        return model_config(spec)
-    raise ValueError(f"expected a preset name from {list(MODEL_CONFIGS)} or the path of a JSON file (ending .json), got {str(spec)!r}")
-
-# %% ../nbs/05_infonce_model.ipynb #252b5090
+# %% ../nbs/05_infonce_model.ipynb #p2b05001
 OPENAI_EXTRA_KEYS = ('input_resolution', 'context_length', 'vocab_size', 'attn_mask')  # in OpenAI's archives; not parameters
-
-def is_torchscript(path) -> bool:
-    "Whether `path` is a TorchScript archive: a zip file holding `code/` and `constants.pkl`, judged from its list of members."
-    try:
-        with zipfile.ZipFile(path) as z: return any(n.endswith('/constants.pkl') or '/code/' in n for n in z.namelist())
-    except (zipfile.BadZipFile, OSError): return False
-
-def load_state_dict_file(path:str|Path,            # a torch.saved state dict, or a TorchScript archive
-                         trusted_sha256:tuple=(),  # SHA-256s of the archives allowed to load (appendix A1: OpenAI's nine)
-                        ) -> dict:
-    "Tensors from a `torch.save`d state dict (weights only), or from a TorchScript archive whose SHA-256 is `trusted_sha256`."
-    if not is_torchscript(path): return torch.load(path, map_location='cpu', weights_only=True)
-    with open(path, 'rb') as f: digest = hashlib.file_digest(f, 'sha256').hexdigest()
-    if digest not in trusted_sha256:                             # loading TorchScript runs the code the archive carries
-        raise ValueError(f"{path}: refused: a TorchScript archive runs its own code when loaded, and this one (SHA-256 "
-                         f"{digest[:12]}…) is not a trusted file such as OpenAI's releases; load a torch.save'd state dict instead")
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore', FutureWarning)            # torch.jit is deprecated, but it is how OpenAI ship their weights
-        return torch.jit.load(str(path), map_location='cpu').state_dict()
 
 # %% ../nbs/05_infonce_model.ipynb #ef27172c
 def _count_blocks(sd:dict, prefix:str) -> int:
@@ -360,7 +276,7 @@ def infer_config(sd:dict) -> dict:
                      "from_openai_state_dict(sd, model_config='RN-tiny' | 'config.json' | dict(embed_dim=..., vision_cfg=..., text_cfg=...))")
 
 # %% ../nbs/05_infonce_model.ipynb #5ee54544
-def from_openai_state_dict(sd:dict|str|Path|nn.Module, # a state dict, a model, or a torch.saved dict's file (archives: see above)
+def from_openai_state_dict(sd:dict|str|Path|nn.Module, # a state dict, a model, or a torch.saved dict's file (archives: appendix A12)
                            model_config:str|Path|dict|None=None,  # the architecture (see model_config_from); None: one of OpenAI's
                           ) -> CLIP:
     "A float32 `CLIP` in eval mode, the architecture given or recognised from `sd`'s shapes, the weights loaded strictly."
@@ -370,3 +286,85 @@ def from_openai_state_dict(sd:dict|str|Path|nn.Module, # a state dict, a model, 
     model = CLIP(**(infer_config(sd) if model_config is None else model_config_from(model_config)))
     model.load_state_dict(sd, strict=True)                     # float16 weights are cast to float32 on the way in
     return model.eval()
+
+# %% ../nbs/A12_model_files.ipynb #u26a0004
+MAX_PARAMETERS = 10**10   # 40 GB of float32 weights: four times the largest CLIP released (ViT-bigG, about 2.5B)
+
+def _blocks(width, layers, mlp_ratio=4.0):
+    "Parameters of `layers` residual attention blocks of `width` (chapter 01): attention 4w² + 4w, MLP 2rw² + (r + 1)w, two norms 4w."
+    return layers * ((4 + 2 * mlp_ratio) * width ** 2 + (9 + mlp_ratio) * width)
+
+def estimate_parameters(cfg:dict) -> int:
+    "Parameters of `CLIP(**cfg)` by arithmetic on the configuration, nothing built: exact for ViTs and text towers, close for ResNets."
+    E, v, t = cfg['embed_dim'], cfg['vision_cfg'], cfg['text_cfg']
+    w = t.get('width', 512)
+    vocab = t.get('vocab_size') or TOKENIZER_VOCAB_SIZES.get(t.get('tokenizer', 'bpe'), 0)
+    text = (vocab + t.get('context_length', 77)) * w + _blocks(w, t.get('layers', 12)) + 2 * w + w * E
+    kind, vw = v.get('tower', 'modified_resnet' if isinstance(v.get('layers'), (list, tuple)) else 'vit'), v.get('width', 64)
+    if kind == 'vit':
+        grid = v['input_resolution'] // v['patch_size']
+        image = (3 * v['patch_size'] ** 2 + grid ** 2 + 6) * vw + _blocks(vw, v['layers'], v.get('mlp_ratio', 4.0)) + vw * E
+    else:                                                          # per block: 1×1, 3×3, 1×1 (bottleneck) or two 3×3 convolutions
+        planes = [vw * 2 ** i for i in range(len(v['layers']))]
+        image = sum(n * (17 if kind == 'modified_resnet' else 18) * p ** 2 for n, p in zip(v['layers'], planes))
+        out = planes[-1] * (4 if kind == 'modified_resnet' else 1)
+        image += (3 * out + E) * out if kind == 'modified_resnet' else out * E     # attention pool, or a linear layer
+    return int(text + image + 1)                                   # + logit_scale
+
+def check_model_size(cfg:dict, weights:dict|None=None, where:str='model config', limit:int=MAX_PARAMETERS):
+    "Refuse, before anything is built, an architecture of more than `limit` parameters, or of far more than the `weights` stored for it."
+    try: n = estimate_parameters(cfg)
+    except (KeyError, TypeError, ValueError, ZeroDivisionError, AttributeError): return    # malformed: CLIP's own checks say how
+    if n > limit: raise ValueError(f"{where}: refused: it describes a CLIP of {n:.3g} parameters, more than the limit of {limit:.3g}")
+    held = sum(v.numel() for v in (weights or {}).values() if isinstance(v, torch.Tensor))
+    if weights is not None and n > 2 * held + 10 ** 6:
+        raise ValueError(f"{where}: refused: it describes a CLIP of {n:,} parameters, but the file holds {held:,} weights")
+
+# %% ../nbs/A12_model_files.ipynb #8efc4be4
+CLIP_KEYS = ('embed_dim', 'vision_cfg', 'text_cfg')
+
+def checked_model_config(cfg:dict, where:str='model config') -> dict:
+    "`cfg`, `CLIP`'s keyword arguments, in plain types once `CLIP` accepts them; else a `ValueError` naming `where`."
+    if not isinstance(cfg, dict) or set(cfg) != set(CLIP_KEYS):
+        got = f"keys {sorted(cfg)}" if isinstance(cfg, dict) else f"a {type(cfg).__name__}"
+        raise ValueError(f"{where}: expected an object with the keys {list(CLIP_KEYS)}, got {got}")
+    check_model_size(cfg, where=where)                            # priced before anything is built, even on meta
+    try:
+        with torch.device('meta'): model = CLIP(**cfg)          # every check of CLIP and its towers; no memory used
+    except (ValueError, TypeError, RuntimeError) as e: raise ValueError(f"{where}: {e}") from None
+    return model.config
+
+def model_config_from(spec:str|Path|dict) -> dict:
+    "`CLIP` keyword arguments from a preset name (`MODEL_CONFIGS`), a JSON file of them, or a dict of them (checked)."
+    if isinstance(spec, dict): return checked_model_config(spec)
+    if not isinstance(spec, (str, Path)): raise ValueError(f"expected a preset name, a JSON file or a dict, got {type(spec).__name__}")
+    path = Path(spec).expanduser()
+    if path.suffix.lower() == '.json' or path.is_file():
+        if not path.is_file(): raise FileNotFoundError(f"{path} does not exist; expected a JSON file of CLIP keyword arguments")
+        try: cfg = json.loads(path.read_text(encoding='utf-8'))
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise ValueError(f"{path}: expected a JSON object with the keys {list(CLIP_KEYS)}, got unreadable JSON ({e})") from None
+        return checked_model_config(cfg, str(path))
+    if isinstance(spec, str) and (config_key(spec) in {config_key(k) for k in MODEL_CONFIGS} or spec.lower() in PRESET_ALIASES):
+        return model_config(spec)
+    raise ValueError(f"expected a preset name from {list(MODEL_CONFIGS)} or the path of a JSON file (ending .json), got {str(spec)!r}")
+
+# %% ../nbs/A12_model_files.ipynb #252b5090
+def is_torchscript(path) -> bool:
+    "Whether `path` is a TorchScript archive: a zip file holding `code/` and `constants.pkl`, judged from its list of members."
+    try:
+        with zipfile.ZipFile(path) as z: return any(n.endswith('/constants.pkl') or '/code/' in n for n in z.namelist())
+    except (zipfile.BadZipFile, OSError): return False
+
+def load_state_dict_file(path:str|Path,            # a torch.saved state dict, or a TorchScript archive
+                         trusted_sha256:tuple=(),  # SHA-256s of the archives allowed to load (appendix A1: OpenAI's nine)
+                        ) -> dict:
+    "Tensors from a `torch.save`d state dict (weights only), or from a TorchScript archive whose SHA-256 is `trusted_sha256`."
+    if not is_torchscript(path): return torch.load(path, map_location='cpu', weights_only=True)
+    with open(path, 'rb') as f: digest = hashlib.file_digest(f, 'sha256').hexdigest()
+    if digest not in trusted_sha256:                             # loading TorchScript runs the code the archive carries
+        raise ValueError(f"{path}: refused: a TorchScript archive runs its own code when loaded, and this one (SHA-256 "
+                         f"{digest[:12]}…) is not a trusted file such as OpenAI's releases; load a torch.save'd state dict instead")
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', FutureWarning)            # torch.jit is deprecated, but it is how OpenAI ship their weights
+        return torch.jit.load(str(path), map_location='cpu').state_dict()

@@ -19,11 +19,7 @@ import clip_nbdev
 from .attention import LayerNorm, QuickGELU, Transformer, Packing, causal_mask
 
 # %% auto #0
-__all__ = ['SOT_TEXT', 'EOT_TEXT', 'WORD_PATTERN', 'CLIP_NUM_MERGES', 'MAX_WORD_CHARS', 'CHAR_VOCAB_SIZE', 'TOKENIZERS',
-           'TOKENIZER_VOCAB_SIZES', 'POOLS', 'bytes_to_unicode', 'byte_encode', 'clean_text', 'make_captions',
-           'word_symbols', 'merge_pair', 'bpe', 'fit_bpe', 'default_bpe_path', 'load_merges', 'check_merges',
-           'Tokenizer', 'default_tokenizer', 'tokenize', 'bpe_heap', 'CharTokenizer', 'char_tokenizer',
-           'fitted_tokenizer', 'TextTransformer', 'tokenizer_for', 'padding_mask']
+__all__ = ['SOT_TEXT', 'EOT_TEXT', 'WORD_PATTERN', 'CLIP_NUM_MERGES', 'CHAR_VOCAB_SIZE', 'TOKENIZERS', 'TOKENIZER_VOCAB_SIZES', 'POOLS', 'bytes_to_unicode', 'byte_encode', 'clean_text', 'make_captions', 'word_symbols', 'merge_pair', 'bpe', 'fit_bpe', 'default_bpe_path', 'load_merges', 'check_merges', 'Tokenizer', 'default_tokenizer', 'tokenize', 'CharTokenizer', 'char_tokenizer', 'fitted_tokenizer', 'TextTransformer', 'tokenizer_for', 'padding_mask', 'MAX_WORD_CHARS', 'bpe_heap']
 
 # %% ../nbs/04_text_encoder.ipynb #fef1933b
 def bytes_to_unicode() -> dict[int, str]:
@@ -238,53 +234,6 @@ def tokenize(texts:str|list[str], context_length:int=77, truncate:bool=True) -> 
     "Tokenise one text or a list of texts with the default tokenizer: a (B, context_length) LongTensor."
     return default_tokenizer().tokenize(texts, context_length, truncate)
 
-# %% ../nbs/04_text_encoder.ipynb #vt040012
-import heapq
-
-def bpe_heap(word:str,                         # one word (or a piece of one), already byte-encoded
-             ranks:dict[tuple[str, str], int], # merge → its position in the merges list
-             end_of_word:bool=True,            # mark the last symbol '</w>'
-            ) -> tuple[str, ...]:
-    "`bpe`'s result in O(n log n): a heap of (rank, position) over a linked list of symbols, instead of a rescan after every merge."
-    symbols = word_symbols(word) if end_of_word else list(word)
-    n = len(symbols)
-    nxt, prv, alive = list(range(1, n)) + [-1], list(range(-1, n - 1)), [True] * n
-    heap = [(ranks[p], i) for i, p in enumerate(zip(symbols, symbols[1:])) if p in ranks]
-    heapq.heapify(heap)
-    while heap:
-        rank, i = heapq.heappop(heap)                 # lowest rank first; equal ranks left to right, as `merge_pair` scans
-        j = nxt[i] if alive[i] else -1
-        if j < 0 or ranks.get((symbols[i], symbols[j])) != rank: continue   # stale: a neighbour was merged meanwhile
-        symbols[i] += symbols[j]; alive[j] = False; nxt[i] = nxt[j]
-        if nxt[i] >= 0: prv[nxt[i]] = i
-        for a in (prv[i], i):                         # the two pairs the new symbol is part of
-            if a >= 0 and nxt[a] >= 0 and (r := ranks.get((symbols[a], symbols[nxt[a]]))) is not None: heapq.heappush(heap, (r, a))
-    return tuple(s for s, keep in zip(symbols, alive) if keep)
-
-# %% ../nbs/04_text_encoder.ipynb #vt040017
-MAX_WORD_CHARS = 10_000   # longer words are split into pieces of this many byte-encoded characters, each merged on its own
-
-@patch
-def encode_word(self:Tokenizer, word:str) -> tuple[int, ...]:
-    "The ids of one word (as split by `WORD_PATTERN`), memoised; a word over `MAX_WORD_CHARS` is merged piece by piece."
-    ids = self._cache.get(word)
-    if ids is None:
-        chars, n = byte_encode(word), MAX_WORD_CHARS
-        if len(chars) <= n: symbols = bpe_heap(chars, self.ranks)
-        else: symbols = [s for i in range(0, len(chars), n) for s in self._piece_symbols(chars[i:i + n], i + n >= len(chars))]
-        ids = tuple(self.encoder[s] for s in symbols)
-        if len(self._cache) < self.cache_size: self._cache[word] = ids
-    return ids
-
-@patch
-def _piece_symbols(self:Tokenizer, piece:str, end:bool) -> tuple[str, ...]:
-    "`bpe` of one piece of an over-long word, memoised apart from whole words (a run of one letter repeats its pieces)."
-    symbols = self._pieces.get((piece, end))
-    if symbols is None:
-        symbols = bpe_heap(piece, self.ranks, end)
-        if len(self._pieces) < self.cache_size: self._pieces[(piece, end)] = symbols
-    return symbols
-
 # %% ../nbs/04_text_encoder.ipynb #adc2fb50
 CHAR_VOCAB_SIZE = 256 + 2                                       # every byte, then start- and end-of-text
 
@@ -471,3 +420,50 @@ def _bidirectional_features(self:TextTransformer, x:torch.Tensor, eot:torch.Tens
     mask = padding_mask(eot, x.shape[1])                                         # (B, 1, L', L') True at real keys
     x = self.ln_final(self.transformer(x, mask))                                 # (B, L', width)
     return self.pool_tokens(x, eot)                                              # (B, width)
+
+# %% ../nbs/A14_fast_tokenizer.ipynb #vt040012
+import heapq
+
+def bpe_heap(word:str,                         # one word (or a piece of one), already byte-encoded
+             ranks:dict[tuple[str, str], int], # merge → its position in the merges list
+             end_of_word:bool=True,            # mark the last symbol '</w>'
+            ) -> tuple[str, ...]:
+    "`bpe`'s result in O(n log n): a heap of (rank, position) over a linked list of symbols, instead of a rescan after every merge."
+    symbols = word_symbols(word) if end_of_word else list(word)
+    n = len(symbols)
+    nxt, prv, alive = list(range(1, n)) + [-1], list(range(-1, n - 1)), [True] * n
+    heap = [(ranks[p], i) for i, p in enumerate(zip(symbols, symbols[1:])) if p in ranks]
+    heapq.heapify(heap)
+    while heap:
+        rank, i = heapq.heappop(heap)                 # lowest rank first; equal ranks left to right, as `merge_pair` scans
+        j = nxt[i] if alive[i] else -1
+        if j < 0 or ranks.get((symbols[i], symbols[j])) != rank: continue   # stale: a neighbour was merged meanwhile
+        symbols[i] += symbols[j]; alive[j] = False; nxt[i] = nxt[j]
+        if nxt[i] >= 0: prv[nxt[i]] = i
+        for a in (prv[i], i):                         # the two pairs the new symbol is part of
+            if a >= 0 and nxt[a] >= 0 and (r := ranks.get((symbols[a], symbols[nxt[a]]))) is not None: heapq.heappush(heap, (r, a))
+    return tuple(s for s, keep in zip(symbols, alive) if keep)
+
+# %% ../nbs/A14_fast_tokenizer.ipynb #vt040017
+MAX_WORD_CHARS = 10_000   # longer words are split into pieces of this many byte-encoded characters, each merged on its own
+
+@patch
+def encode_word(self:Tokenizer, word:str) -> tuple[int, ...]:
+    "The ids of one word (as split by `WORD_PATTERN`), memoised; a word over `MAX_WORD_CHARS` is merged piece by piece."
+    ids = self._cache.get(word)
+    if ids is None:
+        chars, n = byte_encode(word), MAX_WORD_CHARS
+        if len(chars) <= n: symbols = bpe_heap(chars, self.ranks)
+        else: symbols = [s for i in range(0, len(chars), n) for s in self._piece_symbols(chars[i:i + n], i + n >= len(chars))]
+        ids = tuple(self.encoder[s] for s in symbols)
+        if len(self._cache) < self.cache_size: self._cache[word] = ids
+    return ids
+
+@patch
+def _piece_symbols(self:Tokenizer, piece:str, end:bool) -> tuple[str, ...]:
+    "`bpe` of one piece of an over-long word, memoised apart from whole words (a run of one letter repeats its pieces)."
+    symbols = self._pieces.get((piece, end))
+    if symbols is None:
+        symbols = bpe_heap(piece, self.ranks, end)
+        if len(self._pieces) < self.cache_size: self._pieces[(piece, end)] = symbols
+    return symbols

@@ -35,7 +35,7 @@ __getattr__ = moved_names(__name__, {'main': ('clip_nbdev.cli', 'train_main'), '
                                      'emoji_model_cli': 'clip_nbdev.cli'})
 
 # %% auto #0
-__all__ = ['NO_DECAY_NAMES', 'TRAIN_MODELS', 'PRECISIONS', 'CPU_PRECISION', 'VAL_METRICS', 'MAX_SKIPPED_FRACTION', 'MIN_STEPS_CHECKED', 'BEST_KEYS', 'TRAIN_CAPTIONS', 'RUN_FILES', 'RESUME_KEYS', 'RESUME_MAY_CHANGE', 'decays', 'param_groups', 'make_optimizer', 'warmup_cosine', 'make_scheduler', 'read_model_json', 'build_model', 'model_from_checkpoint', 'rng_states', 'set_rng_states', 'check_plain', 'save_checkpoint', 'load_checkpoint', 'resolve_precision', 'autocast', 'set_grad_checkpointing', 'cpu_native_bf16', 'cpu_info', 'step_seconds', 'cpu_precision', 'pick_precision', 'embed_records', 'evaluate', 'validate', 'LoopConfig', 'TrainConfig', 'Trainer', 'TrainingError', 'architecture', 'better', 'plot_history', 'format_metrics', 'init_distributed', 'train_data', 'split_records', 'check_out', 'remove_stale_temporaries', 'RunLock', 'resume_state', 'check_run_folder', 'resume_config', 'saved_config', 'make_run', 'write_run', 'train_clip', 'library_fingerprint', 'shared_run', 'EMOJI_TEXT_CFG', 'EMOJI_MODELS', 'EMOJI_DATA', 'EMOJI_RECIPE', 'EMOJI_MODEL_PATH', 'EMOJI_CAPTIONS', 'EMOJI_COMMAND', 'EMOJI_WORD_QUERIES', 'EMOJI_MAX_MB', 'keyword_captions', 'emoji_training_records', 'emoji_merges', 'emoji_architecture', 'train_emoji', 'emoji_preset', 'held_out_design_metrics', 'emoji_words', 'word_queries', 'emoji_sweep', 'fp16_state_dict', 'initial_weights', 'held_out_list', 'save_emoji_model', 'load_emoji_model', 'build_emoji_model']
+__all__ = ['NO_DECAY_NAMES', 'TRAIN_MODELS', 'VAL_METRICS', 'MAX_SKIPPED_FRACTION', 'MIN_STEPS_CHECKED', 'BEST_KEYS', 'TRAIN_CAPTIONS', 'decays', 'param_groups', 'make_optimizer', 'warmup_cosine', 'make_scheduler', 'read_model_json', 'build_model', 'model_from_checkpoint', 'rng_states', 'set_rng_states', 'check_plain', 'save_checkpoint', 'load_checkpoint', 'embed_records', 'evaluate', 'validate', 'LoopConfig', 'TrainConfig', 'Trainer', 'TrainingError', 'architecture', 'better', 'plot_history', 'format_metrics', 'EMOJI_TEXT_CFG', 'EMOJI_MODELS', 'EMOJI_DATA', 'EMOJI_RECIPE', 'EMOJI_MODEL_PATH', 'EMOJI_CAPTIONS', 'EMOJI_COMMAND', 'EMOJI_WORD_QUERIES', 'EMOJI_MAX_MB', 'keyword_captions', 'emoji_training_records', 'emoji_merges', 'emoji_architecture', 'train_emoji', 'emoji_preset', 'held_out_design_metrics', 'emoji_words', 'word_queries', 'emoji_sweep', 'fp16_state_dict', 'initial_weights', 'held_out_list', 'save_emoji_model', 'load_emoji_model', 'build_emoji_model', 'PRECISIONS', 'CPU_PRECISION', 'resolve_precision', 'autocast', 'set_grad_checkpointing', 'cpu_native_bf16', 'cpu_info', 'step_seconds', 'cpu_precision', 'pick_precision', 'init_distributed', 'train_data', 'split_records', 'make_run', 'write_run', 'train_clip', 'library_fingerprint', 'shared_run', 'RUN_FILES', 'RESUME_KEYS', 'RESUME_MAY_CHANGE', 'check_out', 'remove_stale_temporaries', 'RunLock', 'resume_state', 'check_run_folder', 'resume_config', 'saved_config']
 
 # %% ../nbs/06b_train_loop.ipynb #00eed0d3
 NO_DECAY_NAMES = ('bn', 'ln', 'bias', 'logit_scale')   # open_clip's: BatchNorm, LayerNorm, biases, the temperature
@@ -183,89 +183,6 @@ def load_checkpoint(path, map_location='cpu') -> dict:
         raise ValueError(f"{path}: refused: a checkpoint holds tensors and plain Python types only, but unpickling this "
                          f"file would call code ({_load_error(error)}); it was not loaded")
     raise ValueError(f"{path}: not a readable checkpoint ({_load_error(error)}); expected a torch.save file of tensors and plain Python types")
-
-# %% ../nbs/06b_train_loop.ipynb #d46f0338
-PRECISIONS = ('auto', 'fp32', 'bf16', 'fp16')
-
-def resolve_precision(precision:str, device) -> str:
-    "'auto' → bf16 on CUDA GPUs that support it, fp16 on older ones, fp32 elsewhere (see `pick_precision` for CPUs); explicit choices are checked."
-    device = torch.device(device)
-    if precision not in PRECISIONS: raise ValueError(f"expected precision in {PRECISIONS}, got {precision!r}")
-    if precision == 'auto': return ('bf16' if torch.cuda.is_bf16_supported() else 'fp16') if device.type == 'cuda' else 'fp32'
-    if precision == 'fp16' and device.type != 'cuda':
-        raise ValueError(f"expected a CUDA device for fp16 (it needs loss scaling), got {device.type}; use 'bf16' or 'fp32'")
-    return precision
-
-def autocast(device, precision:str):
-    "The autocast context for a resolved precision (a no-op for fp32)."
-    if precision == 'fp32': return nullcontext()
-    return torch.autocast(torch.device(device).type, dtype=torch.bfloat16 if precision == 'bf16' else torch.float16)
-
-def set_grad_checkpointing(model:nn.Module, enable:bool=True) -> int:
-    "Switch gradient checkpointing on every submodule that supports it (chapter 01's `Transformer`); returns how many."
-    mods = [m for m in model.modules() if hasattr(m, 'grad_checkpointing')]
-    if enable and not mods: raise ValueError(f"expected a model with transformer blocks that support gradient checkpointing, got {type(model).__name__} without any")
-    for m in mods: m.grad_checkpointing = enable
-    return len(mods)
-
-# %% ../nbs/06b_train_loop.ipynb #d0e1f2a4
-def cpu_native_bf16() -> bool|None:
-    "Does this CPU compute bfloat16 natively (x86 AVX-512 BF16 or AMX, Arm BF16)? From /proc/cpuinfo; None where it can't be read."
-    try: flags = set(Path('/proc/cpuinfo').read_text().split())
-    except OSError: return None
-    return bool(flags & {'avx512_bf16', 'amx_bf16', 'bf16'})
-
-def cpu_info() -> dict:
-    "What sets CPU speed here: the vector ISA of ATen's kernels (ATEN_CPU_CAPABILITY can lower it), native bf16, threads."
-    return {'kernels': torch.backends.cpu.get_cpu_capability(), 'native_bf16': cpu_native_bf16(),
-            'threads': torch.get_num_threads()}
-
-# %% ../nbs/06b_train_loop.ipynb #pr000001
-def step_seconds(model:nn.Module, images:torch.Tensor, texts:torch.Tensor, precision:str, rounds:int=2) -> float:
-    "Fastest of `rounds` timed forward+loss+backward passes of `model` in `precision`, after one untimed warm-up pass."
-    was_training, grads = model.training, [p.grad for p in model.parameters()]
-    model.eval()                                       # BatchNorm reads its statistics instead of updating them
-    times = []
-    for _ in range(rounds + 1):
-        t0 = time.perf_counter()
-        with autocast(images.device, precision): loss = ClipLoss()(*model(images, texts))   # (n, E), (n, E), () → ()
-        loss.backward()
-        times.append(time.perf_counter() - t0)
-    for p, g in zip(model.parameters(), grads): p.grad = g     # the gradients it found (None before training)
-    model.train(was_training)
-    return min(times[1:])
-
-# %% ../nbs/06b_train_loop.ipynb #pr000004
-CPU_PRECISION = {}   # per process: a model's shape → (precision, why); each kind of model is probed once
-
-def cpu_precision(model:nn.Module, image_size:int, tokenizer, batch_size:int=16, margin:float=1.1) -> tuple:
-    "'auto' on a CPU: fp32 where bf16 would be emulated; else bf16 only if this model's probe step is `margin`× faster in it."
-    key = (image_size, tuple((n, tuple(p.shape)) for n, p in model.named_parameters()))
-    if key in CPU_PRECISION: return CPU_PRECISION[key]
-    info = cpu_info()
-    if info['native_bf16'] is False:
-        choice = ('fp32', f"no native bf16 on this CPU ({info['kernels']} kernels), so autocast would emulate it")
-    else:
-        gen = torch.Generator().manual_seed(0)             # the probe's own random numbers: training's stay untouched
-        device = next(model.parameters()).device
-        images = torch.randn(batch_size, 3, image_size, image_size, generator=gen).to(device)
-        texts = tokenizer(['a probe caption'] * batch_size).to(device)
-        t = {p: step_seconds(model, images, texts, p) for p in ('fp32', 'bf16')}
-        choice = ('bf16' if t['fp32'] > margin * t['bf16'] else 'fp32',
-                  f"probe on {info['kernels']} kernels: a batch-{batch_size} step takes {t['fp32']:.3f} s in fp32, {t['bf16']:.3f} s in bf16")
-    CPU_PRECISION[key] = choice
-    print(f"precision 'auto' → {choice[0]}: {choice[1]}")
-    return choice
-
-def pick_precision(precision:str, device, model:nn.Module|None=None, image_size:int|None=None,
-                   tokenizer:Callable|None=None) -> dict:
-    "The precision a run uses, and why: `resolve_precision`, except that 'auto' on a CPU asks `cpu_precision` about `model`."
-    device = torch.device(device)
-    resolved = resolve_precision(precision, device)
-    if precision != 'auto': return {'precision': resolved, 'why': 'asked for'}
-    if device.type != 'cpu' or model is None: return {'precision': resolved, 'why': f"'auto' on {device.type}"}
-    resolved, why = cpu_precision(model, image_size, tokenizer)
-    return {'precision': resolved, 'why': why}
 
 # %% ../nbs/06b_train_loop.ipynb #ea30b586
 @torch.no_grad()
@@ -622,230 +539,8 @@ def skip_update(self:Trainer, loss:torch.Tensor, norm_stats:list) -> float:
     warnings.warn(f"step {self.step}: non-finite loss {loss.item()}, update skipped ({self.skipped} so far)")
     return float('nan')
 
-# %% ../nbs/06b_train_loop.ipynb #lp000042
-@patch
-def cached_backward(self:Trainer, images:torch.Tensor, texts:torch.Tensor) -> torch.Tensor:
-    "The batch's loss, with one batch's gradients, from `accum_steps` micro-batches by gradient caching (scaled for fp16)."
-    def forward(micro_images, micro_texts):
-        with autocast(self.device, self.precision): return self.net(micro_images, micro_texts)
-    scale = self.scaler.get_scale() if self.scaler.is_enabled() else 1.
-    loss = grad_cache_backward(forward, images, texts, lambda *f: self.loss_fn(*f) * scale, self.cfg.accum_steps,
-                               no_sync=getattr(self.net, 'no_sync', None))        # K micro-batches, one batch's gradients
-    return loss / scale
-
-# %% ../nbs/06b_train_loop.ipynb #571da4a3
-def init_distributed() -> tuple:
-    "(rank, world_size, local_rank) from torchrun's environment, joining the process group when there are several processes."
-    world_size = int(os.environ.get('WORLD_SIZE', 1))
-    if world_size == 1: return 0, 1, 0
-    rank, local_rank = int(os.environ['RANK']), int(os.environ.get('LOCAL_RANK', 0))
-    if torch.cuda.is_available(): torch.cuda.set_device(local_rank)
-    if not dist.is_initialized(): dist.init_process_group('nccl' if torch.cuda.is_available() else 'gloo', rank=rank, world_size=world_size)
-    return rank, world_size, local_rank
-
-def _source_kwargs(source:str, model, image_root:str='') -> dict:
-    "Reader options for `source`: shapes drawn at the model's image size; a caption file's images under `image_root` if given."
-    return ({'image_size': model.image_size} if source == 'shapes' else {}) | ({'image_root': image_root} if image_root else {})
-
+# %% ../nbs/06b_train_loop.ipynb #p3b06004
 TRAIN_CAPTIONS = {}   # a source's name → function of a record giving its training captions (06c: 'emoji', each keyword alone too)
-
-def train_data(cfg:TrainConfig, model, tokenizer, rank:int=0, world_size:int=1):
-    "The training split's records of `cfg.data`, or for 'wds:SHARDS' a `ShardLoader` of `cfg.train_samples` samples per epoch."
-    if not cfg.data.startswith('wds:'):
-        records = source_records(cfg.data, 'train', **_source_kwargs(cfg.data, model, cfg.image_root))
-        more = TRAIN_CAPTIONS.get(cfg.data.partition(':')[0])
-        return [replace(r, captions=more(r)) for r in records] if more else records
-    if cfg.train_samples <= 0: raise ValueError(f"expected train_samples > 0 (samples per epoch) for {cfg.data!r}, got {cfg.train_samples}")
-    return ShardLoader(cfg.data[len('wds:'):], clip_transform(model.image_size, train=cfg.augment), tokenizer, cfg.batch_size // world_size,
-                       cfg.train_samples, cfg.num_workers, seed=cfg.seed, rank=rank, world_size=world_size)
-
-def split_records(source:str, split:str, model, option:str, required:bool=True, image_root:str='') -> list:
-    "Records of `split` of `source` (five captions each at most), checked before training: an empty split names the splits there are."
-    if not source or not split: return []
-    try: records = source_records(source, split, max_captions=5, **_source_kwargs(source, model, image_root))
-    except ValueError as e: raise ValueError(f"{option} {split!r}: {e}") from None
-    if records: return records
-    there = sorted({r.split for r in source_records(source, None, **_source_kwargs(source, model, image_root))})
-    msg = f"{option} {split!r}: {source} has no records in that split; its splits are {there}"
-    if required: raise ValueError(msg)
-    warnings.warn(msg + '; no validation during training')
-    return []
-
-# %% ../nbs/06b_train_loop.ipynb #a7f3b2c1
-RUN_FILES = ('last.pt', 'best.pt', 'history.json', 'metrics.json', 'loss.png')   # what a run writes to its folder
-
-def check_out(out) -> Path:
-    "`out` as a folder a run can write to: neither it nor a parent may be a regular file."
-    out = Path(out)
-    for p in (out, *out.parents):
-        if p.exists():
-            if not p.is_dir(): raise NotADirectoryError(f"--out {out}: {p} is a file; expected a folder or a path that does not exist yet")
-            break
-    return out
-
-def remove_stale_temporaries(out:Path) -> list:
-    "Delete the temporary files interrupted saves left in `out` (`.last.pt.*.tmp`, kill -9): call it holding the folder's `RunLock`."
-    stale = [p for name in RUN_FILES for p in Path(out).glob(f'.{name}.*.tmp') if p.is_file()]
-    for p in stale: p.unlink(missing_ok=True)
-    return stale
-
-class RunLock:
-    "An exclusive lock on a run folder (`flock` on `<out>/.lock`): a second run into it is refused while this one runs; the OS drops it when the process dies, even by kill -9."
-    def __init__(self, folder):
-        self.folder = Path(folder); self.folder.mkdir(parents=True, exist_ok=True)
-        self.file = open(self.folder/'.lock', 'a+')
-        if fcntl is None: return                                     # no flock on this OS: no lock
-        try: fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self.file.seek(0); pid = self.file.read().strip() or 'unknown'; self.file.close()
-            raise ValueError(f"{self.folder} is in use by another training run (pid {pid}); wait for it to end or choose another --out") from None
-        self.file.seek(0); self.file.truncate(); self.file.write(f'{os.getpid()}\n'); self.file.flush()
-    def release(self): self.file.close()                             # closing the file drops the lock
-    def __enter__(self): return self
-    def __exit__(self, *exc): self.release()
-
-# %% ../nbs/06b_train_loop.ipynb #lp000052
-RESUME_KEYS = ('model', 'model_config', 'config', 'optimizer', 'scheduler', 'scaler', 'step', 'batch', 'skipped',
-               'skipped_images', 'best', 'rng', 'history')                # what a resume reads: `Trainer.state_dict`'s keys
-
-def resume_state(path) -> dict:
-    "The checkpoint at `path`, checked before anything is built: it holds all of `RESUME_KEYS`, and an architecture its weights fit."
-    state = load_checkpoint(path)
-    missing = [k for k in RESUME_KEYS if not isinstance(state, dict) or k not in state or k == 'model_config' and not state[k]]
-    if missing:
-        last = Path(path).parent/'last.pt'
-        hint = f"; resume from {last}, which has them" if Path(path).name != 'last.pt' else ''
-        raise ValueError(f"{path}: cannot resume from it: it has no {', '.join(missing)} (best.pt keeps only what using the model "
-                         f"needs){hint}")
-    check_model_size(state['model_config'], state['model'], f"{path}: model_config")
-    return state
-
-def check_run_folder(out:Path, resume:str|Path|None=None, overwrite:bool=False):
-    "Refuse to start a new run in a folder holding one (its last.pt), unless resuming from that folder or told to overwrite."
-    last = out/'last.pt'
-    if not last.exists() or overwrite: return
-    if resume and Path(resume).resolve().parent == out.resolve(): return
-    what = f"resume from {Path(resume)} into it" if resume else "start a new run there"
-    raise FileExistsError(f"{out} already holds a run ({last}); refusing to {what}: pass --resume {last} to continue it, "
-                          "--overwrite to replace it, or another --out")
-
-RESUME_MAY_CHANGE = ('out', 'num_workers', 'eval_split', 'eval_data', 'save_every', 'val_split', 'eval_every', 'image_root')
-
-def resume_config(saved:TrainConfig, cfg:TrainConfig|None, given:set|None, folder) -> TrainConfig:
-    "The checkpoint's configuration with the `given` options of `cfg` that a resume may change; a contradicting option is an error."
-    cfg = cfg or TrainConfig()
-    names = {f.name for f in fields(TrainConfig)}
-    if given is None: given = {n for n in names if getattr(cfg, n) != getattr(TrainConfig, n)}   # options not at their defaults
-    given = set(given) & names
-    changes = {}
-    for name in sorted(given):
-        new, old = getattr(cfg, name), getattr(saved, name)
-        if new == old: continue
-        if name not in RESUME_MAY_CHANGE:
-            raise ValueError(f"--{name} {new!r} contradicts the checkpoint's {name}={old!r}; leave it out to resume, or start a new run")
-        changes[name] = new
-    if 'out' not in given: changes['out'] = str(folder)          # by default a resumed run writes beside its checkpoint
-    return TrainConfig(**(asdict(saved) | changes))
-
-def saved_config(config:dict) -> TrainConfig:
-    "The `TrainConfig` a checkpoint saved; one saved before `decay_embeddings` existed used that era's rule (False)."
-    return TrainConfig(**({'decay_embeddings': False} | config))
-
-# %% ../nbs/06b_train_loop.ipynb #lp000054
-def make_run(cfg:TrainConfig, state:dict|None=None, device:str|torch.device|None=None, local_rank:int=0, rank:int=0, world_size:int=1,
-             progress:bool=True) -> tuple:
-    "A run's `Trainer` (continuing from `state` if given) and its evaluation records (rank 0), every random generator seeded."
-    if device is None: device = torch.device('cuda', local_rank) if torch.cuda.is_available() else pick_device()
-    random.seed(cfg.seed); np.random.seed(cfg.seed); torch.manual_seed(cfg.seed)
-    model = CLIP(**state['model_config']) if state else build_model(cfg.model, cfg.data)
-    tokenizer = tokenizer_for(model)                                    # the model's own: BPE or char-level
-    eval_source = cfg.eval_data or ('' if cfg.data.startswith('wds:') else cfg.data)
-    root = cfg.image_root if eval_source == cfg.data else ''          # --image_root belongs to --data
-    eval_records = split_records(eval_source, cfg.eval_split, model, '--eval_split', image_root=root) if rank == 0 else []
-    val_records = split_records(eval_source, cfg.val_split, model, '--val_split', required=False, image_root=root) if rank == 0 else []
-    trainer = Trainer(cfg, model, train_data(cfg, model, tokenizer, rank, world_size), tokenizer, model.image_size, device,
-                      rank, world_size, progress, val_records=val_records)
-    if state: trainer.load_state_dict(state)
-    return trainer, eval_records
-
-# %% ../nbs/06b_train_loop.ipynb #lp000056
-def write_run(trainer:Trainer, out:Path, eval_records:list, result:dict, verbose:bool=True) -> dict:
-    "Rank 0's end of a run: last.pt, history.json, loss.png and metrics.json in `out`; `result` gains the checkpoint and metrics."
-    cfg = trainer.cfg
-    result['checkpoint'] = str(trainer.save())
-    (out/'history.json').write_text(json.dumps(trainer.history))
-    fig = plot_history(trainer.history, f'{cfg.model} on {cfg.data}')
-    fig.savefig(out/'loss.png', dpi=100); plt.close(fig)
-    metrics = {'precision': trainer.precision_choice, 'skipped_images': trainer.loader.n_skipped, 'skipped_steps': trainer.skipped, 'best': trainer.best}
-    if eval_records:
-        result['metrics'] = trainer.evaluate(eval_records)
-        metrics |= result['metrics']
-    (out/'metrics.json').write_text(json.dumps(metrics, indent=1))
-    if verbose:
-        print(f"{trainer.step} steps in {result['train_time_s']} s, final loss {result['final_loss']:.3f}, "
-              f"{trainer.loader.n_skipped} unreadable images skipped; wrote {out}/last.pt, history.json, loss.png")
-        if trainer.best: print(f"best.pt: step {trainer.best['step']}, validation {trainer.best['metric']} {trainer.best['value']:.3f}")
-        if 'metrics' in result: print(f"retrieval on the {cfg.eval_split} split:\n" + format_metrics(result['metrics']))
-    return result
-
-# %% ../nbs/06b_train_loop.ipynb #d2c4e6f8
-def train_clip(cfg:TrainConfig|None=None,    # the run's settings (when resuming: only those a resume may change, see resume_config)
-               resume:str|None=None,         # a checkpoint to continue from
-               max_steps:int|None=None,      # stop after this many steps in all (the schedule still spans all epochs)
-               device:str|torch.device|None=None, progress:bool=True, verbose:bool=True,
-               overwrite:bool=False,         # replace the run already in cfg.out
-               given:set|None=None,          # names of the options the user set (default: those not at their defaults)
-              ) -> dict:
-    "Train (or resume) a CLIP; rank 0 writes last.pt, best.pt, history.json, loss.png and metrics.json to `cfg.out`."
-    if max_steps is not None and max_steps < 0: raise ValueError(f"expected max_steps >= 0, got {max_steps}")
-    state = resume_state(resume) if resume else None
-    if state: cfg = resume_config(saved_config(state['config']), cfg, given, Path(resume).parent)
-    cfg = cfg or TrainConfig()
-    rank, world_size, local_rank = init_distributed()
-    out = check_out(cfg.out)
-    check_run_folder(out, resume, overwrite)
-    with RunLock(out) if rank == 0 else nullcontext():
-        if rank == 0: check_run_folder(out, resume, overwrite)            # again, now that no other run can write here
-        if rank == 0: remove_stale_temporaries(out)                       # an interrupted save's, now that none can be under way
-        trainer, eval_records = make_run(cfg, state, device, local_rank, rank, world_size, progress)
-        if rank == 0 and overwrite and not resume: trainer.replaces = [out/n for n in RUN_FILES if (out/n).exists()]
-        t0 = time.time()
-        trainer.fit(max_steps)                                            # the first save deletes the replaced run's files
-        if trainer.replaces and trainer.step == 0:
-            raise ValueError(f"--overwrite: the new run trained no step, so the run in {out} was kept")
-        result = {'steps': trainer.step, 'train_time_s': round(time.time() - t0, 1),
-                  'final_loss': trainer.history[-1]['loss'] if trainer.history else float('nan'),
-                  'skipped_steps': trainer.skipped, 'skipped_images': trainer.loader.n_skipped, 'best': trainer.best}
-        if rank == 0: write_run(trainer, out, eval_records, result, verbose)
-        elif world_size > 1: trainer.save()                                # joins rank 0's barrier
-    if world_size > 1: dist.destroy_process_group()
-    return result
-
-# %% ../nbs/06b_train_loop.ipynb #sr000001
-import hashlib
-from dataclasses import replace
-import clip_nbdev
-from .data import cache_root
-
-def library_fingerprint() -> str:
-    "A hash of this library's source files: any edit to the code changes it."
-    files = sorted(Path(clip_nbdev.__file__).parent.glob('*.py'))
-    return hashlib.sha256(b''.join(f.read_bytes() for f in files)).hexdigest()[:16]
-
-def shared_run(cfg:TrainConfig|None=None,   # the run's settings; its out is replaced by a folder in the cache
-               verbose:bool=False) -> dict:
-    "`train_clip(cfg)` once per settings, code, torch and thread count: the first caller trains under a lock, later ones read its result."
-    cfg = replace(cfg or TrainConfig(), out='')
-    key = json.dumps([asdict(cfg), library_fingerprint(), torch.__version__, torch.get_num_threads()], sort_keys=True)
-    folder = cache_root()/'runs'/hashlib.sha256(key.encode()).hexdigest()[:16]
-    folder.mkdir(parents=True, exist_ok=True)
-    done = folder/'result.json'
-    with open(folder/'.lock', 'w') as lock:
-        if fcntl: fcntl.flock(lock, fcntl.LOCK_EX)            # another process is training it: wait for its result
-        if not done.exists():
-            result = train_clip(replace(cfg, out=str(folder/'run')), overwrite=True, progress=False, verbose=verbose)
-            (folder/'result.tmp').write_text(json.dumps(result, default=str)); (folder/'result.tmp').replace(done)
-    return json.loads(done.read_text()) | {'out': str(folder/'run')}
 
 # %% ../nbs/06c_emoji.ipynb #eb000002
 import clip_nbdev
@@ -1073,3 +768,309 @@ def build_emoji_model(out=EMOJI_MODEL_PATH, seed:int=0, threads:int=1, **recipe)
     result['word_queries'] = word_queries(model)
     save_emoji_model(result, out)
     return result
+
+# %% ../nbs/A10_precision.ipynb #d46f0338
+PRECISIONS = ('auto', 'fp32', 'bf16', 'fp16')
+
+def resolve_precision(precision:str, device) -> str:
+    "'auto' → bf16 on CUDA GPUs that support it, fp16 on older ones, fp32 elsewhere (see `pick_precision` for CPUs); explicit choices are checked."
+    device = torch.device(device)
+    if precision not in PRECISIONS: raise ValueError(f"expected precision in {PRECISIONS}, got {precision!r}")
+    if precision == 'auto': return ('bf16' if torch.cuda.is_bf16_supported() else 'fp16') if device.type == 'cuda' else 'fp32'
+    if precision == 'fp16' and device.type != 'cuda':
+        raise ValueError(f"expected a CUDA device for fp16 (it needs loss scaling), got {device.type}; use 'bf16' or 'fp32'")
+    return precision
+
+def autocast(device, precision:str):
+    "The autocast context for a resolved precision (a no-op for fp32)."
+    if precision == 'fp32': return nullcontext()
+    return torch.autocast(torch.device(device).type, dtype=torch.bfloat16 if precision == 'bf16' else torch.float16)
+
+def set_grad_checkpointing(model:nn.Module, enable:bool=True) -> int:
+    "Switch gradient checkpointing on every submodule that supports it (chapter 01's `Transformer`); returns how many."
+    mods = [m for m in model.modules() if hasattr(m, 'grad_checkpointing')]
+    if enable and not mods: raise ValueError(f"expected a model with transformer blocks that support gradient checkpointing, got {type(model).__name__} without any")
+    for m in mods: m.grad_checkpointing = enable
+    return len(mods)
+
+# %% ../nbs/A10_precision.ipynb #d0e1f2a4
+def cpu_native_bf16() -> bool|None:
+    "Does this CPU compute bfloat16 natively (x86 AVX-512 BF16 or AMX, Arm BF16)? From /proc/cpuinfo; None where it can't be read."
+    try: flags = set(Path('/proc/cpuinfo').read_text().split())
+    except OSError: return None
+    return bool(flags & {'avx512_bf16', 'amx_bf16', 'bf16'})
+
+def cpu_info() -> dict:
+    "What sets CPU speed here: the vector ISA of ATen's kernels (ATEN_CPU_CAPABILITY can lower it), native bf16, threads."
+    return {'kernels': torch.backends.cpu.get_cpu_capability(), 'native_bf16': cpu_native_bf16(),
+            'threads': torch.get_num_threads()}
+
+# %% ../nbs/A10_precision.ipynb #pr000001
+def step_seconds(model:nn.Module, images:torch.Tensor, texts:torch.Tensor, precision:str, rounds:int=2) -> float:
+    "Fastest of `rounds` timed forward+loss+backward passes of `model` in `precision`, after one untimed warm-up pass."
+    was_training, grads = model.training, [p.grad for p in model.parameters()]
+    model.eval()                                       # BatchNorm reads its statistics instead of updating them
+    times = []
+    for _ in range(rounds + 1):
+        t0 = time.perf_counter()
+        with autocast(images.device, precision): loss = ClipLoss()(*model(images, texts))   # (n, E), (n, E), () → ()
+        loss.backward()
+        times.append(time.perf_counter() - t0)
+    for p, g in zip(model.parameters(), grads): p.grad = g     # the gradients it found (None before training)
+    model.train(was_training)
+    return min(times[1:])
+
+# %% ../nbs/A10_precision.ipynb #pr000004
+CPU_PRECISION = {}   # per process: a model's shape → (precision, why); each kind of model is probed once
+
+def cpu_precision(model:nn.Module, image_size:int, tokenizer, batch_size:int=16, margin:float=1.1) -> tuple:
+    "'auto' on a CPU: fp32 where bf16 would be emulated; else bf16 only if this model's probe step is `margin`× faster in it."
+    key = (image_size, tuple((n, tuple(p.shape)) for n, p in model.named_parameters()))
+    if key in CPU_PRECISION: return CPU_PRECISION[key]
+    info = cpu_info()
+    if info['native_bf16'] is False:
+        choice = ('fp32', f"no native bf16 on this CPU ({info['kernels']} kernels), so autocast would emulate it")
+    else:
+        gen = torch.Generator().manual_seed(0)             # the probe's own random numbers: training's stay untouched
+        device = next(model.parameters()).device
+        images = torch.randn(batch_size, 3, image_size, image_size, generator=gen).to(device)
+        texts = tokenizer(['a probe caption'] * batch_size).to(device)
+        t = {p: step_seconds(model, images, texts, p) for p in ('fp32', 'bf16')}
+        choice = ('bf16' if t['fp32'] > margin * t['bf16'] else 'fp32',
+                  f"probe on {info['kernels']} kernels: a batch-{batch_size} step takes {t['fp32']:.3f} s in fp32, {t['bf16']:.3f} s in bf16")
+    CPU_PRECISION[key] = choice
+    print(f"precision 'auto' → {choice[0]}: {choice[1]}")
+    return choice
+
+def pick_precision(precision:str, device, model:nn.Module|None=None, image_size:int|None=None,
+                   tokenizer:Callable|None=None) -> dict:
+    "The precision a run uses, and why: `resolve_precision`, except that 'auto' on a CPU asks `cpu_precision` about `model`."
+    device = torch.device(device)
+    resolved = resolve_precision(precision, device)
+    if precision != 'auto': return {'precision': resolved, 'why': 'asked for'}
+    if device.type != 'cpu' or model is None: return {'precision': resolved, 'why': f"'auto' on {device.type}"}
+    resolved, why = cpu_precision(model, image_size, tokenizer)
+    return {'precision': resolved, 'why': why}
+
+# %% ../nbs/A10_precision.ipynb #lp000042
+@patch
+def cached_backward(self:Trainer, images:torch.Tensor, texts:torch.Tensor) -> torch.Tensor:
+    "The batch's loss, with one batch's gradients, from `accum_steps` micro-batches by gradient caching (scaled for fp16)."
+    def forward(micro_images, micro_texts):
+        with autocast(self.device, self.precision): return self.net(micro_images, micro_texts)
+    scale = self.scaler.get_scale() if self.scaler.is_enabled() else 1.
+    loss = grad_cache_backward(forward, images, texts, lambda *f: self.loss_fn(*f) * scale, self.cfg.accum_steps,
+                               no_sync=getattr(self.net, 'no_sync', None))        # K micro-batches, one batch's gradients
+    return loss / scale
+
+# %% ../nbs/A15_whole_runs.ipynb #571da4a3
+def init_distributed() -> tuple:
+    "(rank, world_size, local_rank) from torchrun's environment, joining the process group when there are several processes."
+    world_size = int(os.environ.get('WORLD_SIZE', 1))
+    if world_size == 1: return 0, 1, 0
+    rank, local_rank = int(os.environ['RANK']), int(os.environ.get('LOCAL_RANK', 0))
+    if torch.cuda.is_available(): torch.cuda.set_device(local_rank)
+    if not dist.is_initialized(): dist.init_process_group('nccl' if torch.cuda.is_available() else 'gloo', rank=rank, world_size=world_size)
+    return rank, world_size, local_rank
+
+def _source_kwargs(source:str, model, image_root:str='') -> dict:
+    "Reader options for `source`: shapes drawn at the model's image size; a caption file's images under `image_root` if given."
+    return ({'image_size': model.image_size} if source == 'shapes' else {}) | ({'image_root': image_root} if image_root else {})
+
+def train_data(cfg:TrainConfig, model, tokenizer, rank:int=0, world_size:int=1):
+    "The training split's records of `cfg.data`, or for 'wds:SHARDS' a `ShardLoader` of `cfg.train_samples` samples per epoch."
+    if not cfg.data.startswith('wds:'):
+        records = source_records(cfg.data, 'train', **_source_kwargs(cfg.data, model, cfg.image_root))
+        more = TRAIN_CAPTIONS.get(cfg.data.partition(':')[0])
+        return [replace(r, captions=more(r)) for r in records] if more else records
+    if cfg.train_samples <= 0: raise ValueError(f"expected train_samples > 0 (samples per epoch) for {cfg.data!r}, got {cfg.train_samples}")
+    return ShardLoader(cfg.data[len('wds:'):], clip_transform(model.image_size, train=cfg.augment), tokenizer, cfg.batch_size // world_size,
+                       cfg.train_samples, cfg.num_workers, seed=cfg.seed, rank=rank, world_size=world_size)
+
+def split_records(source:str, split:str, model, option:str, required:bool=True, image_root:str='') -> list:
+    "Records of `split` of `source` (five captions each at most), checked before training: an empty split names the splits there are."
+    if not source or not split: return []
+    try: records = source_records(source, split, max_captions=5, **_source_kwargs(source, model, image_root))
+    except ValueError as e: raise ValueError(f"{option} {split!r}: {e}") from None
+    if records: return records
+    there = sorted({r.split for r in source_records(source, None, **_source_kwargs(source, model, image_root))})
+    msg = f"{option} {split!r}: {source} has no records in that split; its splits are {there}"
+    if required: raise ValueError(msg)
+    warnings.warn(msg + '; no validation during training')
+    return []
+
+# %% ../nbs/A15_whole_runs.ipynb #lp000054
+def make_run(cfg:TrainConfig, state:dict|None=None, device:str|torch.device|None=None, local_rank:int=0, rank:int=0, world_size:int=1,
+             progress:bool=True) -> tuple:
+    "A run's `Trainer` (continuing from `state` if given) and its evaluation records (rank 0), every random generator seeded."
+    if device is None: device = torch.device('cuda', local_rank) if torch.cuda.is_available() else pick_device()
+    random.seed(cfg.seed); np.random.seed(cfg.seed); torch.manual_seed(cfg.seed)
+    model = CLIP(**state['model_config']) if state else build_model(cfg.model, cfg.data)
+    tokenizer = tokenizer_for(model)                                    # the model's own: BPE or char-level
+    eval_source = cfg.eval_data or ('' if cfg.data.startswith('wds:') else cfg.data)
+    root = cfg.image_root if eval_source == cfg.data else ''          # --image_root belongs to --data
+    eval_records = split_records(eval_source, cfg.eval_split, model, '--eval_split', image_root=root) if rank == 0 else []
+    val_records = split_records(eval_source, cfg.val_split, model, '--val_split', required=False, image_root=root) if rank == 0 else []
+    trainer = Trainer(cfg, model, train_data(cfg, model, tokenizer, rank, world_size), tokenizer, model.image_size, device,
+                      rank, world_size, progress, val_records=val_records)
+    if state: trainer.load_state_dict(state)
+    return trainer, eval_records
+
+# %% ../nbs/A15_whole_runs.ipynb #lp000056
+def write_run(trainer:Trainer, out:Path, eval_records:list, result:dict, verbose:bool=True) -> dict:
+    "Rank 0's end of a run: last.pt, history.json, loss.png and metrics.json in `out`; `result` gains the checkpoint and metrics."
+    cfg = trainer.cfg
+    result['checkpoint'] = str(trainer.save())
+    (out/'history.json').write_text(json.dumps(trainer.history))
+    fig = plot_history(trainer.history, f'{cfg.model} on {cfg.data}')
+    fig.savefig(out/'loss.png', dpi=100); plt.close(fig)
+    metrics = {'precision': trainer.precision_choice, 'skipped_images': trainer.loader.n_skipped, 'skipped_steps': trainer.skipped, 'best': trainer.best}
+    if eval_records:
+        result['metrics'] = trainer.evaluate(eval_records)
+        metrics |= result['metrics']
+    (out/'metrics.json').write_text(json.dumps(metrics, indent=1))
+    if verbose:
+        print(f"{trainer.step} steps in {result['train_time_s']} s, final loss {result['final_loss']:.3f}, "
+              f"{trainer.loader.n_skipped} unreadable images skipped; wrote {out}/last.pt, history.json, loss.png")
+        if trainer.best: print(f"best.pt: step {trainer.best['step']}, validation {trainer.best['metric']} {trainer.best['value']:.3f}")
+        if 'metrics' in result: print(f"retrieval on the {cfg.eval_split} split:\n" + format_metrics(result['metrics']))
+    return result
+
+# %% ../nbs/A15_whole_runs.ipynb #d2c4e6f8
+def train_clip(cfg:TrainConfig|None=None,    # the run's settings (when resuming: only those a resume may change, see resume_config)
+               resume:str|None=None,         # a checkpoint to continue from
+               max_steps:int|None=None,      # stop after this many steps in all (the schedule still spans all epochs)
+               device:str|torch.device|None=None, progress:bool=True, verbose:bool=True,
+               overwrite:bool=False,         # replace the run already in cfg.out
+               given:set|None=None,          # names of the options the user set (default: those not at their defaults)
+              ) -> dict:
+    "Train (or resume) a CLIP; rank 0 writes last.pt, best.pt, history.json, loss.png and metrics.json to `cfg.out`."
+    if max_steps is not None and max_steps < 0: raise ValueError(f"expected max_steps >= 0, got {max_steps}")
+    state = resume_state(resume) if resume else None
+    if state: cfg = resume_config(saved_config(state['config']), cfg, given, Path(resume).parent)
+    cfg = cfg or TrainConfig()
+    rank, world_size, local_rank = init_distributed()
+    out = check_out(cfg.out)
+    check_run_folder(out, resume, overwrite)
+    with RunLock(out) if rank == 0 else nullcontext():
+        if rank == 0: check_run_folder(out, resume, overwrite)            # again, now that no other run can write here
+        if rank == 0: remove_stale_temporaries(out)                       # an interrupted save's, now that none can be under way
+        trainer, eval_records = make_run(cfg, state, device, local_rank, rank, world_size, progress)
+        if rank == 0 and overwrite and not resume: trainer.replaces = [out/n for n in RUN_FILES if (out/n).exists()]
+        t0 = time.time()
+        trainer.fit(max_steps)                                            # the first save deletes the replaced run's files
+        if trainer.replaces and trainer.step == 0:
+            raise ValueError(f"--overwrite: the new run trained no step, so the run in {out} was kept")
+        result = {'steps': trainer.step, 'train_time_s': round(time.time() - t0, 1),
+                  'final_loss': trainer.history[-1]['loss'] if trainer.history else float('nan'),
+                  'skipped_steps': trainer.skipped, 'skipped_images': trainer.loader.n_skipped, 'best': trainer.best}
+        if rank == 0: write_run(trainer, out, eval_records, result, verbose)
+        elif world_size > 1: trainer.save()                                # joins rank 0's barrier
+    if world_size > 1: dist.destroy_process_group()
+    return result
+
+# %% ../nbs/A15_whole_runs.ipynb #sr000001
+import hashlib
+from dataclasses import replace
+import clip_nbdev
+from .data import cache_root
+
+def library_fingerprint() -> str:
+    "A hash of this library's source files: any edit to the code changes it."
+    files = sorted(Path(clip_nbdev.__file__).parent.glob('*.py'))
+    return hashlib.sha256(b''.join(f.read_bytes() for f in files)).hexdigest()[:16]
+
+def shared_run(cfg:TrainConfig|None=None,   # the run's settings; its out is replaced by a folder in the cache
+               verbose:bool=False) -> dict:
+    "`train_clip(cfg)` once per settings, code, torch and thread count: the first caller trains under a lock, later ones read its result."
+    cfg = replace(cfg or TrainConfig(), out='')
+    key = json.dumps([asdict(cfg), library_fingerprint(), torch.__version__, torch.get_num_threads()], sort_keys=True)
+    folder = cache_root()/'runs'/hashlib.sha256(key.encode()).hexdigest()[:16]
+    folder.mkdir(parents=True, exist_ok=True)
+    done = folder/'result.json'
+    with open(folder/'.lock', 'w') as lock:
+        if fcntl: fcntl.flock(lock, fcntl.LOCK_EX)            # another process is training it: wait for its result
+        if not done.exists():
+            result = train_clip(replace(cfg, out=str(folder/'run')), overwrite=True, progress=False, verbose=verbose)
+            (folder/'result.tmp').write_text(json.dumps(result, default=str)); (folder/'result.tmp').replace(done)
+    return json.loads(done.read_text()) | {'out': str(folder/'run')}
+
+# %% ../nbs/A9_checkpoint_safety.ipynb #a7f3b2c1
+RUN_FILES = ('last.pt', 'best.pt', 'history.json', 'metrics.json', 'loss.png')   # what a run writes to its folder
+
+def check_out(out) -> Path:
+    "`out` as a folder a run can write to: neither it nor a parent may be a regular file."
+    out = Path(out)
+    for p in (out, *out.parents):
+        if p.exists():
+            if not p.is_dir(): raise NotADirectoryError(f"--out {out}: {p} is a file; expected a folder or a path that does not exist yet")
+            break
+    return out
+
+def remove_stale_temporaries(out:Path) -> list:
+    "Delete the temporary files interrupted saves left in `out` (`.last.pt.*.tmp`, kill -9): call it holding the folder's `RunLock`."
+    stale = [p for name in RUN_FILES for p in Path(out).glob(f'.{name}.*.tmp') if p.is_file()]
+    for p in stale: p.unlink(missing_ok=True)
+    return stale
+
+class RunLock:
+    "An exclusive lock on a run folder (`flock` on `<out>/.lock`): a second run into it is refused while this one runs; the OS drops it when the process dies, even by kill -9."
+    def __init__(self, folder):
+        self.folder = Path(folder); self.folder.mkdir(parents=True, exist_ok=True)
+        self.file = open(self.folder/'.lock', 'a+')
+        if fcntl is None: return                                     # no flock on this OS: no lock
+        try: fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.file.seek(0); pid = self.file.read().strip() or 'unknown'; self.file.close()
+            raise ValueError(f"{self.folder} is in use by another training run (pid {pid}); wait for it to end or choose another --out") from None
+        self.file.seek(0); self.file.truncate(); self.file.write(f'{os.getpid()}\n'); self.file.flush()
+    def release(self): self.file.close()                             # closing the file drops the lock
+    def __enter__(self): return self
+    def __exit__(self, *exc): self.release()
+
+# %% ../nbs/A9_checkpoint_safety.ipynb #lp000052
+RESUME_KEYS = ('model', 'model_config', 'config', 'optimizer', 'scheduler', 'scaler', 'step', 'batch', 'skipped',
+               'skipped_images', 'best', 'rng', 'history')                # what a resume reads: `Trainer.state_dict`'s keys
+
+def resume_state(path) -> dict:
+    "The checkpoint at `path`, checked before anything is built: it holds all of `RESUME_KEYS`, and an architecture its weights fit."
+    state = load_checkpoint(path)
+    missing = [k for k in RESUME_KEYS if not isinstance(state, dict) or k not in state or k == 'model_config' and not state[k]]
+    if missing:
+        last = Path(path).parent/'last.pt'
+        hint = f"; resume from {last}, which has them" if Path(path).name != 'last.pt' else ''
+        raise ValueError(f"{path}: cannot resume from it: it has no {', '.join(missing)} (best.pt keeps only what using the model "
+                         f"needs){hint}")
+    check_model_size(state['model_config'], state['model'], f"{path}: model_config")
+    return state
+
+def check_run_folder(out:Path, resume:str|Path|None=None, overwrite:bool=False):
+    "Refuse to start a new run in a folder holding one (its last.pt), unless resuming from that folder or told to overwrite."
+    last = out/'last.pt'
+    if not last.exists() or overwrite: return
+    if resume and Path(resume).resolve().parent == out.resolve(): return
+    what = f"resume from {Path(resume)} into it" if resume else "start a new run there"
+    raise FileExistsError(f"{out} already holds a run ({last}); refusing to {what}: pass --resume {last} to continue it, "
+                          "--overwrite to replace it, or another --out")
+
+RESUME_MAY_CHANGE = ('out', 'num_workers', 'eval_split', 'eval_data', 'save_every', 'val_split', 'eval_every', 'image_root')
+
+def resume_config(saved:TrainConfig, cfg:TrainConfig|None, given:set|None, folder) -> TrainConfig:
+    "The checkpoint's configuration with the `given` options of `cfg` that a resume may change; a contradicting option is an error."
+    cfg = cfg or TrainConfig()
+    names = {f.name for f in fields(TrainConfig)}
+    if given is None: given = {n for n in names if getattr(cfg, n) != getattr(TrainConfig, n)}   # options not at their defaults
+    given = set(given) & names
+    changes = {}
+    for name in sorted(given):
+        new, old = getattr(cfg, name), getattr(saved, name)
+        if new == old: continue
+        if name not in RESUME_MAY_CHANGE:
+            raise ValueError(f"--{name} {new!r} contradicts the checkpoint's {name}={old!r}; leave it out to resume, or start a new run")
+        changes[name] = new
+    if 'out' not in given: changes['out'] = str(folder)          # by default a resumed run writes beside its checkpoint
+    return TrainConfig(**(asdict(saved) | changes))
+
+def saved_config(config:dict) -> TrainConfig:
+    "The `TrainConfig` a checkpoint saved; one saved before `decay_embeddings` existed used that era's rule (False)."
+    return TrainConfig(**({'decay_embeddings': False} | config))
