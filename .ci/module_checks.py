@@ -44,6 +44,7 @@ PENDING = {               # (importer: module name or notebook stem, imported mo
     ('06b_train_loop', 'webdata'): "06b's trainer reads webdataset shards (appendix A4) for --data wds:",
     ('00_prologue', 'patches'): "the prologue, a preview before chapter 00, uses 00's notebook_setup",
     ('00_prologue', 'train'): "the prologue's emoji records come from 06b's emoji_training_records",
+    ('00_prologue', 'loss'): "the prologue states chance with 05a's retrieval_chance, the one definition every chapter uses",
     ('05_infonce', 'train'): "05a's batch-size experiment needs the emoji training split (06b's emoji_training_records)",
     ('05_infonce_model', 'train'): "05b's tower experiment needs the emoji training split and 06b's EMOJI_MODELS",
     ('06_train_flickr', 'train'): "06a's emoji sanity run uses 06b's Trainer",
