@@ -556,8 +556,8 @@ EMOJI_MODELS = {   # the towers compared below; 'RN' is the packaged model's
     'ViT': dict(embed_dim=64, vision_cfg=dict(input_resolution=64, patch_size=8, width=96, layers=3, heads=1), text_cfg=EMOJI_TEXT_CFG),
 }
 EMOJI_DATA = 'emoji:noto,twemoji,openmoji,heldout=fluent'   # three designs to train on; Fluent's pictures test a design never seen
-EMOJI_RECIPE = dict(tower='RN', data=EMOJI_DATA, vocab_size=4096, epochs=12, batch_size=128, lr=1e-3, warmup=30, augment=True,
-                    captions='keywords', seed=0, eval_every=2)   # chosen below by measurement; eval_every only records the held-out curve
+EMOJI_RECIPE = dict(tower='RN', data=EMOJI_DATA, vocab_size=4096, epochs=10, batch_size=128, lr=1e-3, warmup=30, augment=True,
+                    captions='keywords', spread=True, seed=0, eval_every=2)   # chosen below by measurement; eval_every only records the held-out curve
 EMOJI_MODEL_PATH = Path(clip_nbdev.__file__).parent/'assets'/'emoji.pt'   # the packaged model (package data)
 
 # %% ../nbs/06c_emoji.ipynb #eb000007
@@ -714,7 +714,7 @@ def fp16_state_dict(model:nn.Module) -> dict:
     "The model's state dict with floating-point tensors stored in float16 (half the bytes; loading casts back to float32)."
     return {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
 
-EMOJI_MAX_MB = 10                                                # the packaged files' budget
+EMOJI_MAX_MB = 10                                                # the packaged files' size limit (MB)
 def initial_weights(init:dict, room:float) -> dict:
     "fp16 copies of the initial weights figures compare with: every tensor of at most 65,536 numbers, then the larger stem, position and attention-pool ones while `room` (bytes) lasts."
     small = {k: v.half() for k, v in init.items() if v.is_floating_point() and v.numel() <= 65_536}
