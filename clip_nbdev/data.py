@@ -17,7 +17,7 @@ from fastcore.basics import patch
 from .patches import clip_transform, show_image
 
 # %% auto #0
-__all__ = ['SHAPE_COLOURS', 'SHAPE_NAMES', 'SHAPE_SIZES', 'SHAPE_POSITIONS', 'HELD_OUT_COMBOS', 'SHAPE_TEMPLATES', 'SHAPES_SPLITS', 'FLICKR30K_SPLITS', 'KAGGLE_HEADER', 'SOURCES', 'EMOJI_DESIGNS', 'NPM_INSTALL', 'EMOJI_SPLITS', 'Record', 'ArrowImage', 'to_rgb', 'load_image', 'render_shape', 'shape_captions', 'shapes_records', 'show_records', 'existing_path', 'existing_file', 'read_text_file', 'read_json_file', 'read_results_csv', 'read_karpathy_json', 'assign_splits', 'read_flickr_kaggle', 'load_records', 'read_emoji_test', 'read_cldr_annotations', 'emoji_concept', 'emoji_designs_dir', 'check_designs', 'EmojiRecord', 'emoji_captions', 'emoji_records', 'ImageRecords', 'PairDataset', 'EvalImages', 'caption_table', 'collate_skip', 'spread_order', 'ResumableSampler', 'ClipLoader', 'HF_FLICKR_COLUMNS', 'CAPTION_FILES', 'read_hf_flickr', 'read_caption_folder', 'EMOJI_APT', 'EMOJI_TEST_FILES', 'CLDR_DIRS', 'EMOJI_IMAGE_SIZES', 'CAIROSVG_PIP', 'emoji_files', 'cache_root', 'emoji_cache_dir', 'emoji_file_name', 'make_once', 'build_emoji_images', 'npm_pack', 'fetch_emoji_designs', 'name_slug', 'code_point_name', 'fluent_slugs', 'design_file_names', 'match_design_files', 'glyph_on_white', 'render_design_image', 'build_design_images', 'read_design_notes', 'emoji_source', 'write_emoji_images']
+__all__ = ['SHAPE_COLOURS', 'SHAPE_NAMES', 'SHAPE_SIZES', 'SHAPE_POSITIONS', 'HELD_OUT_COMBOS', 'SHAPE_TEMPLATES', 'SHAPES_SPLITS', 'FLICKR30K_SPLITS', 'KAGGLE_HEADER', 'SOURCES', 'EMOJI_DESIGNS', 'NPM_INSTALL', 'EMOJI_SPLITS', 'Record', 'ArrowImage', 'to_rgb', 'load_image', 'render_shape', 'shape_captions', 'shapes_records', 'show_records', 'read_results_csv', 'assign_splits', 'read_flickr_kaggle', 'load_records', 'emoji_concept', 'emoji_designs_dir', 'check_designs', 'EmojiRecord', 'emoji_captions', 'emoji_records', 'ImageRecords', 'PairDataset', 'EvalImages', 'caption_table', 'collate_skip', 'spread_order', 'ResumableSampler', 'ClipLoader', 'HF_FLICKR_COLUMNS', 'CAPTION_FILES', 'read_hf_flickr', 'read_caption_folder', 'existing_path', 'existing_file', 'read_text_file', 'read_json_file', 'read_karpathy_json', 'EMOJI_APT', 'EMOJI_TEST_FILES', 'CLDR_DIRS', 'EMOJI_IMAGE_SIZES', 'CAIROSVG_PIP', 'emoji_files', 'read_emoji_test', 'read_cldr_annotations', 'cache_root', 'emoji_cache_dir', 'emoji_file_name', 'make_once', 'build_emoji_images', 'npm_pack', 'fetch_emoji_designs', 'name_slug', 'code_point_name', 'fluent_slugs', 'design_file_names', 'match_design_files', 'glyph_on_white', 'render_design_image', 'build_design_images', 'read_design_notes', 'emoji_source', 'write_emoji_images']
 
 # %% ../nbs/06_train_flickr.ipynb #d5058d1c
 @dataclass
@@ -141,38 +141,6 @@ def show_records(records:list, n:int=8, ncols:int=4, width:float=10, title:str|N
 FLICKR30K_SPLITS = {'train': 29000, 'val': 1014, 'test': 1000}   # Karpathy's split of the 31,014 images
 KAGGLE_HEADER = 'image_name| comment_number| comment'
 
-def _absent(path:Path, expected:str) -> FileNotFoundError:
-    "The error for a path with nothing readable behind it: nothing at all, a link to nothing, or a symlink loop."
-    what = 'does not exist'
-    if path.is_symlink():
-        try: path.resolve(strict=True)
-        except FileNotFoundError: what = f'is a link to {os.readlink(path)}, which does not exist'
-        except (RuntimeError, OSError): what = 'is a symlink loop'
-    return FileNotFoundError(f"{path} {what}; expected {expected}")
-
-def existing_path(path, expected:str) -> Path:
-    "`path` as a Path, or a FileNotFoundError that names it and the format expected there."
-    path = Path(path).expanduser()
-    if not path.exists(): raise _absent(path, expected)
-    return path
-
-def existing_file(path, expected:str) -> Path:
-    "`path` if it is a regular file, else an error that says what is there instead: a folder, a symlink loop, or nothing."
-    path = existing_path(path, expected)
-    if path.is_dir(): raise IsADirectoryError(f"{path} is a folder; expected {expected}")
-    if not path.is_file(): raise ValueError(f"{path} is not a regular file; expected {expected}")
-    return path
-
-def read_text_file(path, expected:str) -> str:
-    "The text of a UTF-8 file without the byte-order mark some editors put first; a ValueError naming the file and the `expected` format if it is not UTF-8 text."
-    try: return Path(path).read_text(encoding='utf-8-sig')       # utf-8-sig: a leading BOM (EF BB BF) is dropped, not kept as '\ufeff'
-    except (UnicodeDecodeError, IsADirectoryError) as e: raise ValueError(f"{path}: expected {expected}, got a file that is not UTF-8 text ({e})") from None
-
-def read_json_file(path:Path, expected:str):
-    "The JSON in `path`, or a ValueError naming the file and the `expected` format when it is not UTF-8 JSON."
-    try: return json.loads(read_text_file(path, expected))
-    except json.JSONDecodeError as e: raise ValueError(f"{path}: expected {expected}, got invalid JSON ({e})") from None
-
 # %% ../nbs/06_train_flickr.ipynb #dt000005
 def read_results_csv(path) -> dict:
     "Kaggle's Flickr30k `results.csv` → {filename: [captions]}; repairs rows missing their second '|' and skips unreadable ones, with a warning that counts them."
@@ -192,15 +160,6 @@ def read_results_csv(path) -> dict:
     if repaired: warnings.warn(f"{path}: repaired {len(repaired)} row(s) missing the second '|' (line {', '.join(map(str, repaired[:5]))})")
     if bad: warnings.warn(f"{path}: skipped {len(bad)} unreadable row(s) (line {', '.join(map(str, bad[:5]))})")
     return captions
-
-# %% ../nbs/06_train_flickr.ipynb #dt000007
-def read_karpathy_json(path) -> dict:
-    "Karpathy's split file (`dataset_flickr30k.json`) → {filename: (split, [raw captions])}; 'restval' counts as 'train'."
-    expected = 'a Karpathy split JSON {"images": [{"filename", "split", "sentences": [{"raw"}]}]}'
-    data = read_json_file(existing_path(path, expected), expected)
-    try: return {im['filename']: ('train' if im['split'] == 'restval' else im['split'], [s['raw'] for s in im['sentences']])
-                 for im in data['images']}
-    except (KeyError, TypeError) as e: raise ValueError(f"{path}: expected {expected}, missing {e}") from None
 
 # %% ../nbs/06_train_flickr.ipynb #4c3b07c8
 def assign_splits(names, val:float=FLICKR30K_SPLITS['val'] / 31014, test:float=FLICKR30K_SPLITS['test'] / 31014, seed:int=0) -> dict:
@@ -269,40 +228,6 @@ def load_records(source,                  # 'shapes', 'emoji', a path, or a data
 # %% ../nbs/06_train_flickr.ipynb #em000002
 import hashlib, os, shutil, tempfile, xml.etree.ElementTree as ET
 from PIL import ImageFont, features
-
-# %% ../nbs/06_train_flickr.ipynb #em000008
-_EMOJI_LINE = re.compile(r'^([0-9A-F ]+?)\s*;\s*([\w-]+)\s*#\s*(\S+)\s+E(\d+\.\d+)\s+(.+)$')
-
-def read_emoji_test(path) -> tuple:
-    "Unicode's emoji-test.txt → (version, [{'emoji', 'name', 'group', 'subgroup'}]) for every fully-qualified emoji."
-    path = Path(path)
-    version, group, subgroup, out = None, None, None, []
-    for n, line in enumerate(read_text_file(path, "Unicode's emoji-test.txt").splitlines(), 1):
-        if line.startswith('# Version:'): version = line.split(':', 1)[1].strip()
-        elif line.startswith('# group:'): group = line.split(':', 1)[1].strip()
-        elif line.startswith('# subgroup:'): subgroup = line.split(':', 1)[1].strip()
-        elif line.strip() and not line.startswith('#'):
-            m = _EMOJI_LINE.match(line)
-            if m is None: raise ValueError(f"{path} line {n}: expected 'code points ; status # emoji E<version> name', got {line[:80]!r}")
-            cps, status, _, _, name = m.groups()
-            if status == 'fully-qualified':
-                out.append({'emoji': ''.join(chr(int(c, 16)) for c in cps.split()), 'name': name, 'group': group, 'subgroup': subgroup})
-    if version is None or not out: raise ValueError(f"{path}: expected Unicode's emoji-test.txt with a '# Version:' line, got none")
-    return version, out
-
-# %% ../nbs/06_train_flickr.ipynb #em000012
-def read_cldr_annotations(cldr_dir, lang:str='en') -> dict:
-    "CLDR's annotations (and derived ones: skin tones, sequences) → {emoji: {'tts': name, 'keywords': [...]}} with FE0F removed from keys."
-    out = {}
-    for sub in ('annotations', 'annotationsDerived'):
-        f = Path(cldr_dir)/sub/f'{lang}.xml'
-        if not f.exists(): continue
-        for a in ET.parse(f).getroot().iter('annotation'):
-            entry = out.setdefault(a.get('cp').replace('\ufe0f', ''), {'tts': None, 'keywords': []})
-            if a.get('type') == 'tts': entry['tts'] = a.text.strip()
-            else: entry['keywords'] = [k.strip() for k in a.text.split('|') if k.strip()]
-    if not out: raise FileNotFoundError(f"{cldr_dir}: expected CLDR's annotations/{lang}.xml; install it: apt-get install unicode-cldr-core")
-    return out
 
 # %% ../nbs/06_train_flickr.ipynb #em000015
 _VARIANT = re.compile(r'(light|medium-light|medium|medium-dark|dark) skin tone|red hair|curly hair|white hair|bald|beard')
@@ -654,6 +579,48 @@ def read_caption_folder(root,                 # the folder (or the captions file
         warnings.warn(f"{file}: none of the first images ({', '.join(list(captions)[:2])}, ...) is in {folder}; pass image_root= if they are elsewhere")
     return [Record(folder/name, caps, splits[name], name) for name, caps in captions.items()]
 
+# %% ../nbs/A13_data_formats.ipynb #h4p13002
+def _absent(path:Path, expected:str) -> FileNotFoundError:
+    "The error for a path with nothing readable behind it: nothing at all, a link to nothing, or a symlink loop."
+    what = 'does not exist'
+    if path.is_symlink():
+        try: path.resolve(strict=True)
+        except FileNotFoundError: what = f'is a link to {os.readlink(path)}, which does not exist'
+        except (RuntimeError, OSError): what = 'is a symlink loop'
+    return FileNotFoundError(f"{path} {what}; expected {expected}")
+
+def existing_path(path, expected:str) -> Path:
+    "`path` as a Path, or a FileNotFoundError that names it and the format expected there."
+    path = Path(path).expanduser()
+    if not path.exists(): raise _absent(path, expected)
+    return path
+
+def existing_file(path, expected:str) -> Path:
+    "`path` if it is a regular file, else an error that says what is there instead: a folder, a symlink loop, or nothing."
+    path = existing_path(path, expected)
+    if path.is_dir(): raise IsADirectoryError(f"{path} is a folder; expected {expected}")
+    if not path.is_file(): raise ValueError(f"{path} is not a regular file; expected {expected}")
+    return path
+
+def read_text_file(path, expected:str) -> str:
+    "The text of a UTF-8 file without the byte-order mark some editors put first; a ValueError naming the file and the `expected` format if it is not UTF-8 text."
+    try: return Path(path).read_text(encoding='utf-8-sig')       # utf-8-sig: a leading BOM (EF BB BF) is dropped, not kept as '\ufeff'
+    except (UnicodeDecodeError, IsADirectoryError) as e: raise ValueError(f"{path}: expected {expected}, got a file that is not UTF-8 text ({e})") from None
+
+def read_json_file(path:Path, expected:str):
+    "The JSON in `path`, or a ValueError naming the file and the `expected` format when it is not UTF-8 JSON."
+    try: return json.loads(read_text_file(path, expected))
+    except json.JSONDecodeError as e: raise ValueError(f"{path}: expected {expected}, got invalid JSON ({e})") from None
+
+# %% ../nbs/A13_data_formats.ipynb #dt000007
+def read_karpathy_json(path) -> dict:
+    "Karpathy's split file (`dataset_flickr30k.json`) → {filename: (split, [raw captions])}; 'restval' counts as 'train'."
+    expected = 'a Karpathy split JSON {"images": [{"filename", "split", "sentences": [{"raw"}]}]}'
+    data = read_json_file(existing_path(path, expected), expected)
+    try: return {im['filename']: ('train' if im['split'] == 'restval' else im['split'], [s['raw'] for s in im['sentences']])
+                 for im in data['images']}
+    except (KeyError, TypeError) as e: raise ValueError(f"{path}: expected {expected}, missing {e}") from None
+
 # %% ../nbs/A16_emoji_designs.ipynb #em000004
 from .patches import EMOJI_FONTS, find_file   # chapter 00 finds the font and draws emoji
 EMOJI_APT = 'apt-get install fonts-noto-color-emoji unicode-data unicode-cldr-core'
@@ -668,6 +635,40 @@ def emoji_files(font:str|Path|None=None, emoji_test:str|Path|None=None, cldr:str
                                     'https://unicode.org/Public/emoji/latest/emoji-test.txt)'),
             'cldr': find_file(cldr, CLDR_DIRS, "CLDR's common/ folder (annotations/en.xml)", 'apt-get install unicode-cldr-core '
                               '(or unzip cldr-common from https://cldr.unicode.org)')}
+
+# %% ../nbs/A16_emoji_designs.ipynb #em000008
+_EMOJI_LINE = re.compile(r'^([0-9A-F ]+?)\s*;\s*([\w-]+)\s*#\s*(\S+)\s+E(\d+\.\d+)\s+(.+)$')
+
+def read_emoji_test(path) -> tuple:
+    "Unicode's emoji-test.txt → (version, [{'emoji', 'name', 'group', 'subgroup'}]) for every fully-qualified emoji."
+    path = Path(path)
+    version, group, subgroup, out = None, None, None, []
+    for n, line in enumerate(read_text_file(path, "Unicode's emoji-test.txt").splitlines(), 1):
+        if line.startswith('# Version:'): version = line.split(':', 1)[1].strip()
+        elif line.startswith('# group:'): group = line.split(':', 1)[1].strip()
+        elif line.startswith('# subgroup:'): subgroup = line.split(':', 1)[1].strip()
+        elif line.strip() and not line.startswith('#'):
+            m = _EMOJI_LINE.match(line)
+            if m is None: raise ValueError(f"{path} line {n}: expected 'code points ; status # emoji E<version> name', got {line[:80]!r}")
+            cps, status, _, _, name = m.groups()
+            if status == 'fully-qualified':
+                out.append({'emoji': ''.join(chr(int(c, 16)) for c in cps.split()), 'name': name, 'group': group, 'subgroup': subgroup})
+    if version is None or not out: raise ValueError(f"{path}: expected Unicode's emoji-test.txt with a '# Version:' line, got none")
+    return version, out
+
+# %% ../nbs/A16_emoji_designs.ipynb #em000012
+def read_cldr_annotations(cldr_dir, lang:str='en') -> dict:
+    "CLDR's annotations (and derived ones: skin tones, sequences) → {emoji: {'tts': name, 'keywords': [...]}} with FE0F removed from keys."
+    out = {}
+    for sub in ('annotations', 'annotationsDerived'):
+        f = Path(cldr_dir)/sub/f'{lang}.xml'
+        if not f.exists(): continue
+        for a in ET.parse(f).getroot().iter('annotation'):
+            entry = out.setdefault(a.get('cp').replace('\ufe0f', ''), {'tts': None, 'keywords': []})
+            if a.get('type') == 'tts': entry['tts'] = a.text.strip()
+            else: entry['keywords'] = [k.strip() for k in a.text.split('|') if k.strip()]
+    if not out: raise FileNotFoundError(f"{cldr_dir}: expected CLDR's annotations/{lang}.xml; install it: apt-get install unicode-cldr-core")
+    return out
 
 # %% ../nbs/A16_emoji_designs.ipynb #em000023
 EMOJI_IMAGE_SIZES = (8, 1024)   # the image sizes `build_emoji_images` accepts: the font's glyphs are ~140 px, so larger only blurs

@@ -14,10 +14,7 @@ import torch.distributed as dist
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['LOGIT_SCALE_INIT', 'MAX_LOGIT_SCALE', 'SIGLIP_SCALE_INIT', 'SIGLIP_BIAS_INIT', 'l2_normalize',
-           'cosine_similarity_matrix', 'log_softmax', 'cross_entropy', 'contrastive_loss', 'clip_loss',
-           'clamp_logit_scale_', 'siglip_loss', 'AllGather', 'all_gather_features', 'ClipLoss', 'SigLipLoss',
-           'grad_cache_backward', 'retrieval_ranks', 'retrieval_metrics', 'retrieval_chance']
+__all__ = ['LOGIT_SCALE_INIT', 'MAX_LOGIT_SCALE', 'SIGLIP_SCALE_INIT', 'SIGLIP_BIAS_INIT', 'l2_normalize', 'cosine_similarity_matrix', 'log_softmax', 'cross_entropy', 'contrastive_loss', 'clip_loss', 'clamp_logit_scale_', 'siglip_loss', 'AllGather', 'all_gather_features', 'grad_cache_backward', 'retrieval_ranks', 'retrieval_metrics', 'retrieval_chance', 'ClipLoss', 'SigLipLoss']
 
 # %% ../nbs/05_infonce.ipynb #051c875d
 def l2_normalize(x:torch.Tensor, eps:float=1e-12) -> torch.Tensor:
@@ -133,65 +130,6 @@ def all_gather_features(x:torch.Tensor,           # (n, D) this rank's features;
     dist.all_gather(parts, x.detach().contiguous(), group=group)
     parts[dist.get_rank(group)] = x
     return torch.cat(parts)                                   # (W·n, D)
-
-# %% ../nbs/05_infonce.ipynb #746f12ac
-class ClipLoss(nn.Module):
-    "CLIP's symmetric contrastive loss over a batch that may be split across `world_size` processes."
-    def __init__(self, local_loss:bool=False,      # each rank: its n rows against all N columns, instead of all N×N
-                 gather_with_grad:bool=True,     # gradients flow through the all-gather to the ranks that made the features
-                 cache_labels:bool=True,         # reuse the label tensor while the batch size stays the same
-                 rank:int=0, world_size:int=1,   # this process's rank and the number of processes
-                ):
-        super().__init__()
-        _check_rank(rank, world_size)
-        self.local_loss, self.gather_with_grad, self.cache_labels = local_loss, gather_with_grad, cache_labels
-        self.rank, self.world_size = rank, world_size
-        self._labels = {}
-
-    def get_labels(self, n:int, device) -> torch.Tensor:
-        "Column of each row's partner: 0…n−1, offset by rank·n in local-loss mode."
-        key = (n, str(device))
-        if key in self._labels: return self._labels[key]
-        labels = torch.arange(n, device=device) + (n * self.rank if self.local_loss and self.world_size > 1 else 0)
-        if self.cache_labels: self._labels = {key: labels}
-        return labels
-
-# %% ../nbs/05_infonce.ipynb #lm05a02
-@patch
-def forward(self:ClipLoss, image_features, text_features, logit_scale):
-    "The symmetric loss of this rank's (n, D) features against the whole batch's; `logit_scale` is 1/τ."
-    _check_features(image_features, text_features)
-    img, txt = l2_normalize(image_features), l2_normalize(text_features)                     # (n, D) each
-    all_img, all_txt = img, txt
-    if self.world_size > 1:
-        all_img = all_gather_features(img, self.gather_with_grad)                            # (N, D), N = W·n
-        all_txt = all_gather_features(txt, self.gather_with_grad)                            # (N, D)
-    if self.local_loss:
-        logits_per_image = logit_scale * img @ all_txt.T                                     # (n, N)
-        logits_per_text = logit_scale * txt @ all_img.T                                      # (n, N)
-    else:
-        logits_per_image = logit_scale * all_img @ all_txt.T                                 # (N, N)
-        logits_per_text = logits_per_image.T                                                 # (N, N)
-    return contrastive_loss(logits_per_image, logits_per_text, self.get_labels(len(logits_per_image), img.device))
-
-# %% ../nbs/05_infonce.ipynb #c10e6f2e
-class SigLipLoss(nn.Module):
-    "SigLIP's sigmoid loss with its learned scale and bias; the batch may be split across `world_size` processes."
-    def __init__(self, init_logit_scale:float=SIGLIP_SCALE_INIT, # log of the initial scale (SigLIP: ln 10)
-                 init_logit_bias:float=SIGLIP_BIAS_INIT,       # initial bias (SigLIP: −10)
-                 rank:int=0, world_size:int=1):
-        super().__init__()
-        _check_rank(rank, world_size)
-        self.logit_scale = nn.Parameter(torch.tensor(float(init_logit_scale)))
-        self.logit_bias = nn.Parameter(torch.tensor(float(init_logit_bias)))
-        self.rank, self.world_size = rank, world_size
-
-    def forward(self, image_features, text_features):
-        _check_features(image_features, text_features)
-        if self.world_size == 1: return siglip_loss(image_features, text_features, self.logit_scale.exp(), self.logit_bias)
-        all_txt = all_gather_features(l2_normalize(text_features))                                # (N, D)
-        logits = self.logit_scale.exp() * l2_normalize(image_features) @ all_txt.T + self.logit_bias  # (n, N)
-        return _sigmoid_pair_loss(logits, offset=self.rank * len(image_features))
 
 # %% ../nbs/05_infonce.ipynb #a1c4e005
 class _RngState:
@@ -313,3 +251,62 @@ def retrieval_chance(image_keys:list,            # (I,) the key of each image (i
         t2i = sum(hit_chance(image_n, len(image_keys), key, k) for key in text_keys) / len(text_keys)
         out |= {f'image→text chance R@{k}': 100 * i2t, f'text→image chance R@{k}': 100 * t2i, f'chance R@{k}': 50 * (i2t + t2i)}
     return out
+
+# %% ../nbs/A11_loss_at_scale.ipynb #746f12ac
+class ClipLoss(nn.Module):
+    "CLIP's symmetric contrastive loss over a batch that may be split across `world_size` processes."
+    def __init__(self, local_loss:bool=False,      # each rank: its n rows against all N columns, instead of all N×N
+                 gather_with_grad:bool=True,     # gradients flow through the all-gather to the ranks that made the features
+                 cache_labels:bool=True,         # reuse the label tensor while the batch size stays the same
+                 rank:int=0, world_size:int=1,   # this process's rank and the number of processes
+                ):
+        super().__init__()
+        _check_rank(rank, world_size)
+        self.local_loss, self.gather_with_grad, self.cache_labels = local_loss, gather_with_grad, cache_labels
+        self.rank, self.world_size = rank, world_size
+        self._labels = {}
+
+    def get_labels(self, n:int, device) -> torch.Tensor:
+        "Column of each row's partner: 0…n−1, offset by rank·n in local-loss mode."
+        key = (n, str(device))
+        if key in self._labels: return self._labels[key]
+        labels = torch.arange(n, device=device) + (n * self.rank if self.local_loss and self.world_size > 1 else 0)
+        if self.cache_labels: self._labels = {key: labels}
+        return labels
+
+# %% ../nbs/A11_loss_at_scale.ipynb #lm05a02
+@patch
+def forward(self:ClipLoss, image_features, text_features, logit_scale):
+    "The symmetric loss of this rank's (n, D) features against the whole batch's; `logit_scale` is 1/τ."
+    _check_features(image_features, text_features)
+    img, txt = l2_normalize(image_features), l2_normalize(text_features)                     # (n, D) each
+    all_img, all_txt = img, txt
+    if self.world_size > 1:
+        all_img = all_gather_features(img, self.gather_with_grad)                            # (N, D), N = W·n
+        all_txt = all_gather_features(txt, self.gather_with_grad)                            # (N, D)
+    if self.local_loss:
+        logits_per_image = logit_scale * img @ all_txt.T                                     # (n, N)
+        logits_per_text = logit_scale * txt @ all_img.T                                      # (n, N)
+    else:
+        logits_per_image = logit_scale * all_img @ all_txt.T                                 # (N, N)
+        logits_per_text = logits_per_image.T                                                 # (N, N)
+    return contrastive_loss(logits_per_image, logits_per_text, self.get_labels(len(logits_per_image), img.device))
+
+# %% ../nbs/A11_loss_at_scale.ipynb #c10e6f2e
+class SigLipLoss(nn.Module):
+    "SigLIP's sigmoid loss with its learned scale and bias; the batch may be split across `world_size` processes."
+    def __init__(self, init_logit_scale:float=SIGLIP_SCALE_INIT, # log of the initial scale (SigLIP: ln 10)
+                 init_logit_bias:float=SIGLIP_BIAS_INIT,       # initial bias (SigLIP: −10)
+                 rank:int=0, world_size:int=1):
+        super().__init__()
+        _check_rank(rank, world_size)
+        self.logit_scale = nn.Parameter(torch.tensor(float(init_logit_scale)))
+        self.logit_bias = nn.Parameter(torch.tensor(float(init_logit_bias)))
+        self.rank, self.world_size = rank, world_size
+
+    def forward(self, image_features, text_features):
+        _check_features(image_features, text_features)
+        if self.world_size == 1: return siglip_loss(image_features, text_features, self.logit_scale.exp(), self.logit_bias)
+        all_txt = all_gather_features(l2_normalize(text_features))                                # (N, D)
+        logits = self.logit_scale.exp() * l2_normalize(image_features) @ all_txt.T + self.logit_bias  # (n, N)
+        return _sigmoid_pair_loss(logits, offset=self.rank * len(image_features))

@@ -35,7 +35,7 @@ __getattr__ = moved_names(__name__, {'main': ('clip_nbdev.cli', 'train_main'), '
                                      'emoji_model_cli': 'clip_nbdev.cli'})
 
 # %% auto #0
-__all__ = ['NO_DECAY_NAMES', 'TRAIN_MODELS', 'VAL_METRICS', 'MAX_SKIPPED_FRACTION', 'MIN_STEPS_CHECKED', 'BEST_KEYS', 'TRAIN_CAPTIONS', 'decays', 'param_groups', 'make_optimizer', 'warmup_cosine', 'make_scheduler', 'read_model_json', 'build_model', 'model_from_checkpoint', 'rng_states', 'set_rng_states', 'check_plain', 'save_checkpoint', 'load_checkpoint', 'embed_records', 'evaluate', 'validate', 'LoopConfig', 'TrainConfig', 'Trainer', 'TrainingError', 'architecture', 'better', 'plot_history', 'format_metrics', 'EMOJI_TEXT_CFG', 'EMOJI_MODELS', 'EMOJI_DATA', 'EMOJI_RECIPE', 'EMOJI_MODEL_PATH', 'EMOJI_CAPTIONS', 'EMOJI_COMMAND', 'EMOJI_WORD_QUERIES', 'EMOJI_MAX_MB', 'keyword_captions', 'emoji_training_records', 'emoji_merges', 'emoji_architecture', 'train_emoji', 'emoji_preset', 'held_out_design_metrics', 'emoji_words', 'word_queries', 'emoji_sweep', 'fp16_state_dict', 'initial_weights', 'held_out_list', 'save_emoji_model', 'load_emoji_model', 'build_emoji_model', 'PRECISIONS', 'CPU_PRECISION', 'resolve_precision', 'autocast', 'set_grad_checkpointing', 'cpu_native_bf16', 'cpu_info', 'step_seconds', 'cpu_precision', 'pick_precision', 'init_distributed', 'train_data', 'split_records', 'make_run', 'write_run', 'train_clip', 'library_fingerprint', 'shared_run', 'RUN_FILES', 'RESUME_KEYS', 'RESUME_MAY_CHANGE', 'check_out', 'remove_stale_temporaries', 'RunLock', 'resume_state', 'check_run_folder', 'resume_config', 'saved_config']
+__all__ = ['NO_DECAY_NAMES', 'TRAIN_MODELS', 'VAL_METRICS', 'MAX_SKIPPED_FRACTION', 'MIN_STEPS_CHECKED', 'BEST_KEYS', 'TRAIN_CAPTIONS', 'decays', 'param_groups', 'make_optimizer', 'warmup_cosine', 'make_scheduler', 'build_model', 'model_from_checkpoint', 'rng_states', 'set_rng_states', 'check_plain', 'save_checkpoint', 'load_checkpoint', 'embed_records', 'evaluate', 'validate', 'LoopConfig', 'TrainConfig', 'Trainer', 'TrainingError', 'architecture', 'better', 'EMOJI_TEXT_CFG', 'EMOJI_MODELS', 'EMOJI_DATA', 'EMOJI_RECIPE', 'EMOJI_MODEL_PATH', 'EMOJI_CAPTIONS', 'EMOJI_COMMAND', 'EMOJI_WORD_QUERIES', 'EMOJI_MAX_MB', 'keyword_captions', 'emoji_training_records', 'emoji_merges', 'emoji_architecture', 'train_emoji', 'emoji_preset', 'held_out_design_metrics', 'emoji_words', 'word_queries', 'emoji_sweep', 'fp16_state_dict', 'initial_weights', 'held_out_list', 'save_emoji_model', 'load_emoji_model', 'build_emoji_model', 'PRECISIONS', 'CPU_PRECISION', 'resolve_precision', 'autocast', 'set_grad_checkpointing', 'cpu_native_bf16', 'cpu_info', 'step_seconds', 'cpu_precision', 'pick_precision', 'read_model_json', 'init_distributed', 'train_data', 'split_records', 'make_run', 'write_run', 'train_clip', 'library_fingerprint', 'shared_run', 'plot_history', 'format_metrics', 'RUN_FILES', 'RESUME_KEYS', 'RESUME_MAY_CHANGE', 'check_out', 'remove_stale_temporaries', 'RunLock', 'resume_state', 'check_run_folder', 'resume_config', 'saved_config']
 
 # %% ../nbs/06b_train_loop.ipynb #00eed0d3
 NO_DECAY_NAMES = ('bn', 'ln', 'bias', 'logit_scale')   # open_clip's: BatchNorm, LayerNorm, biases, the temperature
@@ -75,18 +75,6 @@ TRAIN_MODELS = {   # name → CLIP arguments, or a function of the training data
     'RN-shapes':  dict(embed_dim=64, vision_cfg=dict(layers=(1, 1, 1, 1), width=32, heads=16, input_resolution=32), text_cfg=_TEXT_SHAPES),
     'ViT-shapes': dict(embed_dim=64, vision_cfg=dict(input_resolution=32, patch_size=8, width=64, layers=2, heads=1), text_cfg=_TEXT_SHAPES),
 }
-_CLIP_KEYS = {'embed_dim', 'vision_cfg', 'text_cfg'}
-
-def read_model_json(path) -> dict:
-    "The `CLIP` keyword arguments in a JSON file: {\"embed_dim\": …, \"vision_cfg\": {…}, \"text_cfg\": {…}}."
-    path = Path(path)
-    if not path.is_file(): raise FileNotFoundError(f"{path} does not exist; expected a JSON file of CLIP keyword arguments or a model preset")
-    try: cfg = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e: raise ValueError(f"{path}: expected JSON, got {type(e).__name__}: {e}") from None
-    if not isinstance(cfg, dict) or set(cfg) != _CLIP_KEYS:
-        got = sorted(cfg) if isinstance(cfg, dict) else type(cfg).__name__
-        raise ValueError(f"{path}: expected a JSON object with exactly the keys {sorted(_CLIP_KEYS)}, got {got}")
-    return cfg
 
 def build_model(name:str|dict,
                 data:str='',              # the training data, for a preset that depends on it (a vocabulary fitted to its captions)
@@ -500,36 +488,6 @@ def validate(self:Trainer) -> dict|None:
         save_checkpoint(Path(self.cfg.out)/'best.pt', **{k: state[k] for k in BEST_KEYS})
     return metrics
 
-# %% ../nbs/06b_train_loop.ipynb #7e6ae849
-def plot_history(history:list, title:str='training', smooth:int=10):
-    "Training loss (raw and smoothed) with the validation loss, validation R@1 if any, learning rate and temperature 1/τ against the step."
-    steps = [h['step'] for h in history]
-    loss = np.array([h['loss'] for h in history])
-    val = [h for h in history if 'val loss' in h]
-    fig, axs = plt.subplots(1, 4 if val else 3, figsize=(12 if val else 10, 3))
-    axs[0].plot(steps, loss, alpha=0.35, label='train, per step')
-    if len(loss) >= smooth:
-        axs[0].plot(steps[smooth - 1:], np.convolve(loss, np.ones(smooth) / smooth, mode='valid'), label=f'train, mean of {smooth}')
-    batch = {h.get('val loss batch') for h in val} - {None}              # the batch the validation loss was computed at
-    label = f"validation, batches of {'/'.join(map(str, sorted(batch)))}" if batch else 'validation'
-    if val: axs[0].plot([h['step'] for h in val], [h['val loss'] for h in val], 'o-', label=label)
-    axs[0].set(title='contrastive loss', xlabel='step', ylabel='loss'); axs[0].legend(fontsize=8)
-    if val:
-        for d in ('image→text', 'text→image'): axs[-1].plot([h['step'] for h in val], [h[f'val {d} R@1'] for h in val], 'o-', label=d)
-        axs[-1].set(title='validation R@1', xlabel='step', ylabel='R@1 (%)'); axs[-1].legend(fontsize=8)
-    axs[1].plot(steps, [h['lr'] for h in history]); axs[1].set(title='learning rate', xlabel='step', ylabel='lr')
-    axs[2].plot(steps, [h['logit_scale'] for h in history]); axs[2].set(title='temperature 1/τ (logit scale)', xlabel='step', ylabel='1/τ')
-    fig.suptitle(title, fontsize=10); fig.tight_layout()
-    return fig
-
-def format_metrics(metrics:dict) -> str:
-    "Retrieval metrics as a small text table."
-    rows = []
-    for d in ('image→text', 'text→image'):
-        vals = {k.split(' ', 1)[1]: v for k, v in metrics.items() if k.startswith(d)}
-        rows.append(f"{d:11s} " + '  '.join(f"{k} {v:6.2f}" for k, v in vals.items()))
-    return '\n'.join(rows)
-
 # %% ../nbs/06b_train_loop.ipynb #lp000040
 @patch
 def skip_update(self:Trainer, loss:torch.Tensor, norm_stats:list) -> float:
@@ -863,6 +821,20 @@ def cached_backward(self:Trainer, images:torch.Tensor, texts:torch.Tensor) -> to
                                no_sync=getattr(self.net, 'no_sync', None))        # K micro-batches, one batch's gradients
     return loss / scale
 
+# %% ../nbs/A12_model_files.ipynb #h4p12002
+_CLIP_KEYS = {'embed_dim', 'vision_cfg', 'text_cfg'}
+
+def read_model_json(path) -> dict:
+    "The `CLIP` keyword arguments in a JSON file: {\"embed_dim\": …, \"vision_cfg\": {…}, \"text_cfg\": {…}}."
+    path = Path(path)
+    if not path.is_file(): raise FileNotFoundError(f"{path} does not exist; expected a JSON file of CLIP keyword arguments or a model preset")
+    try: cfg = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e: raise ValueError(f"{path}: expected JSON, got {type(e).__name__}: {e}") from None
+    if not isinstance(cfg, dict) or set(cfg) != _CLIP_KEYS:
+        got = sorted(cfg) if isinstance(cfg, dict) else type(cfg).__name__
+        raise ValueError(f"{path}: expected a JSON object with exactly the keys {sorted(_CLIP_KEYS)}, got {got}")
+    return cfg
+
 # %% ../nbs/A15_whole_runs.ipynb #571da4a3
 def init_distributed() -> tuple:
     "(rank, world_size, local_rank) from torchrun's environment, joining the process group when there are several processes."
@@ -994,6 +966,36 @@ def shared_run(cfg:TrainConfig|None=None,   # the run's settings; its out is rep
             result = train_clip(replace(cfg, out=str(folder/'run')), overwrite=True, progress=False, verbose=verbose)
             (folder/'result.tmp').write_text(json.dumps(result, default=str)); (folder/'result.tmp').replace(done)
     return json.loads(done.read_text()) | {'out': str(folder/'run')}
+
+# %% ../nbs/A15_whole_runs.ipynb #7e6ae849
+def plot_history(history:list, title:str='training', smooth:int=10):
+    "Training loss (raw and smoothed) with the validation loss, validation R@1 if any, learning rate and temperature 1/τ against the step."
+    steps = [h['step'] for h in history]
+    loss = np.array([h['loss'] for h in history])
+    val = [h for h in history if 'val loss' in h]
+    fig, axs = plt.subplots(1, 4 if val else 3, figsize=(12 if val else 10, 3))
+    axs[0].plot(steps, loss, alpha=0.35, label='train, per step')
+    if len(loss) >= smooth:
+        axs[0].plot(steps[smooth - 1:], np.convolve(loss, np.ones(smooth) / smooth, mode='valid'), label=f'train, mean of {smooth}')
+    batch = {h.get('val loss batch') for h in val} - {None}              # the batch the validation loss was computed at
+    label = f"validation, batches of {'/'.join(map(str, sorted(batch)))}" if batch else 'validation'
+    if val: axs[0].plot([h['step'] for h in val], [h['val loss'] for h in val], 'o-', label=label)
+    axs[0].set(title='contrastive loss', xlabel='step', ylabel='loss'); axs[0].legend(fontsize=8)
+    if val:
+        for d in ('image→text', 'text→image'): axs[-1].plot([h['step'] for h in val], [h[f'val {d} R@1'] for h in val], 'o-', label=d)
+        axs[-1].set(title='validation R@1', xlabel='step', ylabel='R@1 (%)'); axs[-1].legend(fontsize=8)
+    axs[1].plot(steps, [h['lr'] for h in history]); axs[1].set(title='learning rate', xlabel='step', ylabel='lr')
+    axs[2].plot(steps, [h['logit_scale'] for h in history]); axs[2].set(title='temperature 1/τ (logit scale)', xlabel='step', ylabel='1/τ')
+    fig.suptitle(title, fontsize=10); fig.tight_layout()
+    return fig
+
+def format_metrics(metrics:dict) -> str:
+    "Retrieval metrics as a small text table."
+    rows = []
+    for d in ('image→text', 'text→image'):
+        vals = {k.split(' ', 1)[1]: v for k, v in metrics.items() if k.startswith(d)}
+        rows.append(f"{d:11s} " + '  '.join(f"{k} {v:6.2f}" for k, v in vals.items()))
+    return '\n'.join(rows)
 
 # %% ../nbs/A9_checkpoint_safety.ipynb #a7f3b2c1
 RUN_FILES = ('last.pt', 'best.pt', 'history.json', 'metrics.json', 'loss.png')   # what a run writes to its folder
