@@ -6,7 +6,7 @@ from fastcore.parallel import parallel
 from nbdev.config import get_config
 from nbdev.test import test_nb
 
-FIRST = ('07_zero_shot', '06b_train_loop', '06_train_flickr', '00_prologue', '04_text_encoder', '05_infonce')
+FIRST = ('07_zero_shot', '06b_train_loop', '06_train_flickr', '00_prologue', '05_infonce_model', 'A11_loss_at_scale', '04_text_encoder', '05_infonce')
 
 def main():
     args, label = sys.argv[1:], ''
