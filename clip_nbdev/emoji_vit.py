@@ -65,7 +65,7 @@ def train_emoji_vit(epochs:int=30, batch_size:int=128, lr:float=1e-3, warmup:int
             'history': trainer.history, 'wall_s': wall, 'cpu_s': cpu, 'load': os.getloadavg()[0], 'threads': torch.get_num_threads()}
 
 def held_out_metrics(model:CLIP, seed:int=0) -> dict:
-    "Retrieval on the held-out (test) concepts, hit = same concept, with 'name+keywords' captions (chapter 06b's protocol)."
+    "Retrieval on the held-out (test) concepts, hit = same concept, with 'name+keywords' captions (chapter 06c's protocol)."
     records = emoji_training_records('test', model.image_size, 'name+keywords', seed)
     return evaluate(model, records, clip_transform(model.image_size), tokenizer_for(model))
 

@@ -480,7 +480,8 @@ def validate(self:Trainer) -> dict|None:
     metrics['mean R@1'] = (metrics['image→text R@1'] + metrics['text→image R@1']) / 2
     if self.history: self.history[-1] |= {f'val {k}': v for k, v in metrics.items()}
     value = metrics[self.cfg.best_metric]
-    if not math.isfinite(value): warnings.warn(f"step {self.step}: validation {self.cfg.best_metric} is {value}; best.pt not updated")
+    if not (math.isfinite(value) and math.isfinite(metrics['loss'])):               # a diverged model is never the best one
+        warnings.warn(f"step {self.step}: validation {self.cfg.best_metric} is {value}, loss {metrics['loss']}; best.pt not updated")
     elif better(self.cfg.best_metric, value, self.best and self.best['value'], metrics['loss'], self.best and self.best.get('loss')):
         self.best = {'metric': self.cfg.best_metric, 'value': value, 'step': self.step, 'loss': metrics['loss']}
         state = self.state_dict()                                        # best.pt is for using the model: no optimiser state
