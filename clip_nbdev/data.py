@@ -302,9 +302,9 @@ def emoji_records(split:str|None=None,   # keep only 'train', 'val', 'test' or '
                   seed:int=0,            # seed of the concept split
                   val:float=EMOJI_SPLITS['val'], test:float=EMOJI_SPLITS['test'],
                   designs='noto',        # whose pictures: names of EMOJI_DESIGNS (licence and credit of each there)
-                  held_out_design:str|None=None, # one of `designs` kept out of training (see the split 'design')
+                  held_out_design:str|None=None, # one of designs kept out of training (see the split 'design')
                   font:str|Path|None=None, emoji_test:str|Path|None=None, cldr:str|Path|None=None,
-                  packages:str|Path|None=None,   # the folder of fetched design packages (default: `emoji_designs_dir()`)
+                  packages:str|Path|None=None,   # the folder of fetched design packages (default: emoji_designs_dir())
                   cache_dir:str|Path|None=None, verbose:bool=True) -> list:
     "Every fully-qualified emoji in each design as an `EmojiRecord`: picture (cached), captions, metadata, a split by concept."
     designs = check_designs(designs)
@@ -417,7 +417,7 @@ def spread_order(keys:list, generator:torch.Generator) -> list:
 class ResumableSampler(DistributedSampler):
     "`DistributedSampler` (a seeded shuffle per epoch, one shard per rank) that can start part-way through an epoch."
     def __init__(self, dataset, num_replicas:int=1, rank:int=0, shuffle:bool=True, seed:int=0, drop_last:bool=True,
-                 keys:list|None=None):   # a key per item (its concept): shuffle with `spread_order`, so a batch rarely repeats a key
+                 keys:list|None=None):   # a key per item (its concept): shuffle with spread_order, so a batch rarely repeats a key
         super().__init__(dataset, num_replicas=num_replicas, rank=rank, shuffle=shuffle, seed=seed, drop_last=drop_last)
         if keys is not None and len(keys) != len(dataset): raise ValueError(f"expected a key per item ({len(dataset)}), got {len(keys)}")
         self.start, self.keys = 0, keys
@@ -441,7 +441,7 @@ class ClipLoader:
                  num_workers:int=0,         # worker processes (0: load in the main process)
                  seed:int=0,                # seed of the shuffle
                  rank:int=0, world_size:int=1,
-                 keys:list|None=None):      # training: a key per sample (its concept) to spread over each epoch (`spread_order`)
+                 keys:list|None=None):      # training: a key per sample (its concept) to spread over each epoch (spread_order)
         self.dataset, self.batch_size, self.n_skipped, self.consumed = dataset, batch_size, 0, 0
         self.min_batch = 2 if train else 1
         self.sampler = ResumableSampler(dataset, world_size, rank, shuffle=train, seed=seed, drop_last=train, keys=keys if train else None)
@@ -690,7 +690,7 @@ def emoji_file_name(emoji:str) -> str:
 # %% ../nbs/A16_emoji_designs.ipynb #dsg00005
 def make_once(folder:Path,             # the folder to make
               fill:Callable,           # fill(tmp): writes the folder's contents into the temporary folder tmp
-              marker:str='index.json', # the file whose presence says the folder is complete (written last by `fill`)
+              marker:str='index.json', # the file whose presence says the folder is complete (written last by fill)
              ) -> Path:
     "`folder`, made by `fill` in a private temporary folder beside it and moved into place whole; reused if complete."
     folder = Path(folder)
@@ -757,7 +757,7 @@ def npm_pack(package:str, version:str, dest:Path):
     return make_once(dest, fill, 'package/package.json')
 
 def fetch_emoji_designs(designs='twemoji,openmoji,fluent', # which designs' packages (noto needs none: it is a font)
-                        cache:str|Path|None=None,          # the folder of packages (default: `emoji_designs_dir()`)
+                        cache:str|Path|None=None,          # the folder of packages (default: emoji_designs_dir())
                         download:bool=True,                # fetch a missing package with npm (False: a one-line error)
                        ) -> dict:
     "The unpacked npm package folder of each design, {design: folder}, fetched with `npm pack` the first time only."
@@ -843,7 +843,7 @@ def render_design_image(path, image_size:int=64) -> Image.Image|None:
 
 # %% ../nbs/A16_emoji_designs.ipynb #dsg00020
 def build_design_images(design:str, image_size:int=64,
-                        packages:str|Path|None=None,     # the folder of fetched packages (default: `emoji_designs_dir()`)
+                        packages:str|Path|None=None,     # the folder of fetched packages (default: emoji_designs_dir())
                         font:str|Path|None=None, emoji_test:str|Path|None=None,
                         cache_dir:str|Path|None=None, verbose:bool=True) -> Path:
     "Render every emoji one design has once into a cache folder keyed by package version, Unicode version and size."

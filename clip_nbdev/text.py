@@ -153,7 +153,7 @@ def check_merges(merges:list, where:str|Path='merges') -> list[tuple[str, str]]:
 class Tokenizer:
     "CLIP's byte-level BPE tokenizer: text → open_clip's token ids (OpenAI's vocabulary and merges), and back."
     def __init__(self, bpe_path:str|Path|None=None, # merges file; default: the one shipped with clip_nbdev
-                 merges:list|None=None,            # the merges themselves instead of a file: (a, b) pairs or 'a b' strings (`fit_bpe`)
+                 merges:list|None=None,            # the merges themselves instead of a file: (a, b) pairs or 'a b' strings (fit_bpe)
                  context_length:int=77,            # default length of tokenize's rows
                  cache_size:int=1_000_000,         # at most this many words keep their memoised ids
                 ):

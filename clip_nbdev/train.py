@@ -559,7 +559,7 @@ def emoji_architecture(tower:str='RN', merges:list|None=None, image_size:int|Non
 def train_emoji(tower:str='RN', data:str='emoji', vocab_size:int|None=None,   # None: OpenAI's 49,408 tokens; else merges fitted to the captions
                 image_size:int|None=None, text_width:int|None=None, text_pool:str|None=None, epochs:int=20, batch_size:int=128, lr:float=1e-3, warmup:int=30,
                 augment:bool=False, captions:str='keywords', seed:int=0, eval_split:str='test',
-                spread:bool=False,             # spread each concept's pictures over every epoch (see `spread_order`)
+                spread:bool=False,             # spread each concept's pictures over every epoch (see spread_order)
                 eval_every:int=0,            # also evaluate every this many epochs (0: only at the end): the held-out curve
                 progress:bool=False,
                 decay_embeddings:bool=True,
