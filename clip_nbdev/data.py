@@ -17,7 +17,7 @@ from fastcore.basics import patch
 from .patches import clip_transform, show_image
 
 # %% auto #0
-__all__ = ['SHAPE_COLOURS', 'SHAPE_NAMES', 'SHAPE_SIZES', 'SHAPE_POSITIONS', 'HELD_OUT_COMBOS', 'SHAPE_TEMPLATES', 'SHAPES_SPLITS', 'FLICKR30K_SPLITS', 'KAGGLE_HEADER', 'SOURCES', 'EMOJI_DESIGNS', 'NPM_INSTALL', 'EMOJI_SPLITS', 'Record', 'ArrowImage', 'to_rgb', 'load_image', 'render_shape', 'shape_captions', 'shapes_records', 'show_records', 'read_results_csv', 'assign_splits', 'read_flickr_kaggle', 'load_records', 'emoji_concept', 'emoji_designs_dir', 'check_designs', 'EmojiRecord', 'emoji_captions', 'emoji_records', 'ImageRecords', 'PairDataset', 'EvalImages', 'caption_table', 'collate_skip', 'spread_order', 'ResumableSampler', 'ClipLoader', 'HF_FLICKR_COLUMNS', 'CAPTION_FILES', 'read_hf_flickr', 'read_caption_folder', 'existing_path', 'existing_file', 'read_text_file', 'read_json_file', 'read_karpathy_json', 'EMOJI_APT', 'EMOJI_TEST_FILES', 'CLDR_DIRS', 'EMOJI_IMAGE_SIZES', 'CAIROSVG_PIP', 'emoji_files', 'read_emoji_test', 'read_cldr_annotations', 'cache_root', 'emoji_cache_dir', 'emoji_file_name', 'make_once', 'build_emoji_images', 'npm_pack', 'fetch_emoji_designs', 'name_slug', 'code_point_name', 'fluent_slugs', 'design_file_names', 'match_design_files', 'glyph_on_white', 'render_design_image', 'build_design_images', 'read_design_notes', 'emoji_source', 'write_emoji_images']
+__all__ = ['SHAPE_COLOURS', 'SHAPE_NAMES', 'SHAPE_SIZES', 'SHAPE_POSITIONS', 'HELD_OUT_COMBOS', 'SHAPE_TEMPLATES', 'SHAPES_SPLITS', 'FLICKR30K_SPLITS', 'KAGGLE_HEADER', 'SOURCES', 'EMOJI_DESIGNS', 'NPM_INSTALL', 'EMOJI_SPLITS', 'Record', 'ArrowImage', 'to_rgb', 'load_image', 'render_shape', 'shape_captions', 'shapes_records', 'show_records', 'read_results_csv', 'assign_splits', 'read_flickr_kaggle', 'load_records', 'emoji_concept', 'emoji_designs_dir', 'check_designs', 'EmojiRecord', 'emoji_captions', 'emoji_records', 'ImageRecords', 'PairDataset', 'EvalImages', 'caption_table', 'collate_skip', 'spread_order', 'ResumableSampler', 'ClipLoader', 'HF_FLICKR_COLUMNS', 'CAPTION_FILES', 'read_hf_flickr', 'read_caption_folder', 'existing_path', 'existing_file', 'read_text_file', 'read_json_file', 'read_karpathy_json', 'EMOJI_APT', 'EMOJI_TEST_FILES', 'CLDR_DIRS', 'EMOJI_IMAGE_SIZES', 'CAIROSVG_PIP', 'emoji_files', 'read_emoji_test', 'read_cldr_annotations', 'cache_root', 'emoji_cache_dir', 'emoji_file_name', 'make_once', 'build_emoji_images', 'npm_pack', 'fetch_emoji_designs', 'name_slug', 'code_point_name', 'fluent_slugs', 'design_file_names', 'match_design_files', 'render_design_image', 'build_design_images', 'read_design_notes', 'emoji_source', 'write_emoji_images']
 
 # %% ../nbs/06_train_flickr.ipynb #d5058d1c
 @dataclass
@@ -622,7 +622,7 @@ def read_karpathy_json(path) -> dict:
     except (KeyError, TypeError) as e: raise ValueError(f"{path}: expected {expected}, missing {e}") from None
 
 # %% ../nbs/A16_emoji_designs.ipynb #em000004
-from .patches import EMOJI_FONTS, find_file   # chapter 00 finds the font and draws emoji
+from .patches import EMOJI_FONTS, find_file, glyph_on_white   # chapter 00 finds the font and draws emoji
 EMOJI_APT = 'apt-get install fonts-noto-color-emoji unicode-data unicode-cldr-core'
 EMOJI_TEST_FILES = ('/usr/share/unicode/emoji/emoji-test.txt', '/usr/share/unicode-data/emoji/emoji-test.txt',
                     '~/.local/share/unicode/emoji/emoji-test.txt')
@@ -820,17 +820,6 @@ def _cairosvg():
         raise ImportError(f"rendering SVG emoji needs cairosvg ({e}); install it: {CAIROSVG_PIP} "
                           "(and apt-get install libcairo2)") from None
     return cairosvg
-
-def glyph_on_white(glyph:Image.Image, image_size:int=64, margin:float=0.06) -> Image.Image|None:
-    "An RGBA picture cropped to its visible pixels, centred on a white square with a margin, resized; None if blank."
-    glyph = glyph.convert('RGBA')
-    bbox = glyph.getchannel('A').getbbox()
-    if bbox is None: return None
-    glyph = glyph.crop(bbox)
-    side = int(max(glyph.size) * (1 + 2 * margin))
-    square = Image.new('RGBA', (side, side), (255, 255, 255, 255))
-    square.alpha_composite(glyph, ((side - glyph.width) // 2, (side - glyph.height) // 2))
-    return square.convert('RGB').resize((image_size, image_size), Image.LANCZOS)
 
 def render_design_image(path, image_size:int=64) -> Image.Image|None:
     "A design's picture (PNG, or SVG rendered with cairosvg) on a white square of side `image_size`; None if blank."

@@ -20,7 +20,7 @@ from torchvision import transforms as T
 __all__ = ['OPENAI_MEAN', 'OPENAI_STD', 'ASSETS', 'EMOJI_FONTS', 'pick_device', 'short_warning', 'notebook_setup', 'ulps',
            'sample_photo', 'show_image', 'clip_transform', 'denormalize', 'check_images', 'patchify', 'unpatchify',
            'show_patch_grid', 'PatchEmbed', 'packaged_weights', 'tower_state', 'text_tower_state', 'relative_change',
-           'find_file', 'load_emoji_font', 'emoji_font', 'draw_emoji', 'position_similarity',
+           'find_file', 'load_emoji_font', 'emoji_font', 'glyph_on_white', 'draw_emoji', 'position_similarity',
            'show_position_similarity']
 
 # %% ../nbs/00_patches.ipynb #064b4529
@@ -230,18 +230,23 @@ def emoji_font(font:str|Path|None=None) -> ImageFont.FreeTypeFont:
     return load_emoji_font(find_file(font, EMOJI_FONTS, 'a colour emoji font',
                                      'apt-get install fonts-noto-color-emoji (macOS has Apple Color Emoji)'))
 
+def glyph_on_white(glyph:Image.Image, image_size:int=64, margin:float=0.06) -> Image.Image|None:
+    "An RGBA picture cropped to its visible pixels, centred on a white square with a margin, resized; None if blank."
+    glyph = glyph.convert('RGBA')
+    bbox = glyph.getchannel('A').getbbox()
+    if bbox is None: return None
+    glyph = glyph.crop(bbox)
+    side = int(max(glyph.size) * (1 + 2 * margin))
+    square = Image.new('RGBA', (side, side), (255, 255, 255, 255))
+    square.alpha_composite(glyph, ((side - glyph.width) // 2, (side - glyph.height) // 2))
+    return square.convert('RGB').resize((image_size, image_size), Image.LANCZOS)
+
 def draw_emoji(emoji:str, font, image_size:int=64, margin:float=0.06) -> Image.Image|None:
     "One emoji drawn in colour, cropped to its glyph, centred on a white square of side `image_size`; None if the font draws nothing."
     s = int(font.size * 1.6)
     canvas = Image.new('RGBA', (2 * s, s), (255, 255, 255, 0))
     ImageDraw.Draw(canvas).text((s // 4, s // 8), emoji, font=font, embedded_color=True)
-    bbox = canvas.getchannel('A').getbbox()
-    if bbox is None: return None
-    glyph = canvas.crop(bbox)
-    side = int(max(glyph.size) * (1 + 2 * margin))
-    square = Image.new('RGBA', (side, side), (255, 255, 255, 255))
-    square.alpha_composite(glyph, ((side - glyph.width) // 2, (side - glyph.height) // 2))
-    return square.convert('RGB').resize((image_size, image_size), Image.LANCZOS)
+    return glyph_on_white(canvas, image_size, margin)
 
 # %% ../nbs/00_patches.ipynb #d080957e
 def position_similarity(pos:torch.Tensor, grid_size:int, skip_cls:bool=True) -> torch.Tensor:
