@@ -8,9 +8,13 @@ Fails (exit 1) when
   private   a module imports another module's private name (`from .data import _helper`): make it public or move it;
   generic   a module exports a name so generic that it says nothing at the call site or shadows a common function
             (`warn`, `main`, `run` … see GENERIC): name what it does;
-  forward   a main-path module, or a main-path notebook's code, imports a later chapter's module or an appendix's
-            (chapter order: MAIN_PATH; a notebook may import its own module): each chapter stands on the ones before
-            it. `moved` (the deprecation path, ANYWHERE) is allowed everywhere; PENDING lists the imports still to move.
+  forward   a main-path module imports, when it is imported, a later chapter's module or an appendix's; or code a main-path
+            notebook exports, or a main-path notebook's cells, import one at all (chapter order: MAIN_PATH; a notebook may
+            import its own module). Imports are attributed to the notebook cell that exported them (nbdev's `# %%`
+            markers): an appendix that extends a chapter's module may import an appendix module only inside a function,
+            so importing the chapter's module never loads it. `moved` (the deprecation path, ANYWHERE) is allowed
+            everywhere. TOURS are read before the chapters and use the finished package (like the landing page);
+            PENDING lists imports still to move.
 Every run first checks itself on a temporary copy of the project with a forward import added, which must fail.
 With --graph it prints one line per module: the clip_nbdev modules it imports, and from which notebook it is exported.
 """
@@ -19,6 +23,11 @@ from pathlib import Path
 
 GENERIC = {'warn', 'log', 'info', 'debug', 'error', 'print', 'open', 'input', 'main', 'run', 'load', 'save', 'show', 'plot',
            'get', 'process', 'helper', 'util', 'utils', 'go', 'do'}
+
+def function_lines(tree) -> set:
+    "Lines inside a function body: imports there run when the function is called, not when the module is imported."
+    return {l for f in ast.walk(tree) if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))
+            for n in f.body for l in range(n.lineno, (n.end_lineno or n.lineno) + 1)}
 
 def package_imports(tree, pkg):
     "(module imported, names, line) for every import of a sibling module in `tree`, at any depth."
@@ -37,18 +46,12 @@ def package_imports(tree, pkg):
                 if a.name.startswith(f'{pkg}.'): yield a.name.split('.')[1], [], node.lineno
 
 MAIN_PATH = ['00_prologue', '00_patches', '01_attention', '02_resnet', '03_vit', '04_text_encoder', '05_infonce',
-             '05_infonce_model', '06_train_flickr', '06b_train_loop', '07_zero_shot']   # the course's order
+             '05_infonce_model', '06_train_flickr', '06b_train_loop', '06c_emoji', '07_zero_shot']   # the course's order
+TOURS = {'00_prologue': 'a one-page CLIP read before chapter 00: it writes its own model, loss and loop, and takes its data '
+                        "and its chance from the finished package (it says so)"}
 ANYWHERE = {'moved'}      # old names' deprecation path: a module's `__getattr__` pointing at where a name went
 PENDING = {               # (importer: module name or notebook stem, imported module): still to be moved forwards
-    ('train', 'webdata'): "06b's trainer reads webdataset shards (appendix A4) for --data wds:",
-    ('06b_train_loop', 'webdata'): "06b's trainer reads webdataset shards (appendix A4) for --data wds:",
-    ('00_prologue', 'patches'): "the prologue, a preview before chapter 00, uses 00's notebook_setup",
-    ('00_prologue', 'train'): "the prologue's emoji records come from 06b's emoji_training_records",
-    ('00_prologue', 'loss'): "the prologue states chance with 05a's retrieval_chance, the one definition every chapter uses",
-    ('05_infonce', 'train'): "05a's batch-size experiment needs the emoji training split (06b's emoji_training_records)",
-    ('05_infonce_model', 'train'): "05b's tower experiment needs the emoji training split and 06b's EMOJI_MODELS",
     ('06_train_flickr', 'train'): "06a's emoji sanity run uses 06b's Trainer",
-    ('07_zero_shot', 'pretrained'): "07's OpenAI-weights cells (not run here) use appendix A1's load_clip",
 }
 
 def notebook_imports(nb_path, pkg):
@@ -58,7 +61,11 @@ def notebook_imports(nb_path, pkg):
         if cell['cell_type'] != 'code': continue
         for m in pattern.finditer(''.join(cell['source'])): yield m.group(1) or m.group(2), cell.get('id', '?')
 
-def forward_imports(edges:dict, sources:dict, nbs_dir:Path, pkg:str) -> tuple:
+def cell_sources(text:str) -> list:
+    "(first line, notebook stem) of every exported cell, from nbdev's `# %% ../nbs/NAME.ipynb #id` markers."
+    return [(i, m.group(1)) for i, l in enumerate(text.splitlines(), 1) if (m := re.match(r'# %% \.\./nbs/(.+?)\.ipynb', l))]
+
+def forward_imports(imports:dict, sources:dict, nbs_dir:Path, pkg:str) -> tuple:
     "(problems, pending used): main-path modules and notebooks importing a later chapter's or an appendix's module."
     chapter = {m: Path(src).stem for m, src in sources.items()}          # module → the notebook it is exported from
     rank = {nb: i for i, nb in enumerate(MAIN_PATH)}
@@ -68,16 +75,18 @@ def forward_imports(edges:dict, sources:dict, nbs_dir:Path, pkg:str) -> tuple:
         if t not in rank: return f'appendix module {target} ({t})'
         if rank[t] > importer_rank: return f'later chapter module {target} ({t})'
     problems, used = [], set()
-    for m, targets in edges.items():
+    for m, found in imports.items():
         if chapter.get(m) not in rank: continue
-        for t in sorted(targets):
-            why = bad(rank[chapter[m]], m, t)
+        for t, line, lazy, nb in found:
+            if not lazy: why, where = bad(rank[chapter[m]], m, t), 'when it is imported'
+            elif nb in rank: why, where = bad(rank[nb], m, t), f'in code exported from {nb}'
+            else: why = None                                             # an appendix's function: loaded on first call
             if why and (m, t) in PENDING: used.add((m, t))
-            elif why: problems.append(f'forward  {m}.py ({chapter[m]}) imports {why}')
+            elif why: problems.append(f'forward  {m}.py:{line} ({chapter[m]}) imports {why} {where}')
     own_module = {nb: m for m, nb in chapter.items()}
     for nb in MAIN_PATH:
         path = nbs_dir/f'{nb}.ipynb'
-        if not path.exists(): continue
+        if not path.exists() or nb in TOURS: continue
         for t, cid in notebook_imports(path, pkg):
             why = bad(rank[nb], own_module.get(nb), t)
             if why and (nb, t) in PENDING: used.add((nb, t))
@@ -91,6 +100,9 @@ def self_test(root:Path, pkg:str):
         shutil.copytree(root/pkg, tmp/pkg, ignore=shutil.ignore_patterns('assets', '__pycache__'))
         shutil.copytree(root/'nbs', tmp/'nbs', ignore=lambda d, names: [n for n in names if not n.endswith('.ipynb')])
         with open(tmp/pkg/'patches.py', 'a') as f: f.write('\nfrom .train import TrainConfig\n')
+        with open(tmp/pkg/'text.py', 'a') as f:           # an appendix extending a chapter's module: lazily only
+            f.write('\n# %% ../nbs/A14_fast_tokenizer.ipynb #t1\nfrom .webdata import ShardLoader\n'
+                    '\n# %% ../nbs/A14_fast_tokenizer.ipynb #t2\ndef f():\n    from .cli import train_main\n')
         nb = json.loads((tmp/'nbs'/'02_resnet.ipynb').read_text(encoding='utf-8'))
         nb['cells'].append({'cell_type': 'code', 'id': 'bad-import', 'metadata': {}, 'outputs': [], 'execution_count': None,
                             'source': ['from clip_nbdev.inference import predict_main']})
@@ -99,6 +111,9 @@ def self_test(root:Path, pkg:str):
     found = [p for p in problems if p.startswith('forward')]
     assert any('patches.py' in p and 'train' in p for p in found), f'self-test: a forward module import went unreported: {problems}'
     assert any('bad-import' in p and 'appendix module inference' in p for p in found), f'self-test: a notebook import went unreported: {problems}'
+    assert any('text.py' in p and 'webdata' in p and 'when it is imported' in p for p in found), \
+        f'self-test: an appendix cell importing an appendix module at module level went unreported: {problems}'
+    assert not any('text.py' in p and 'cli' in p for p in found), f'self-test: a lazy import in an appendix function was reported: {problems}'
 
 def exported(tree):
     "The module's `__all__`, if it sets one."
@@ -112,16 +127,20 @@ def check(root:Path, argv=(), quiet=False) -> list:
     pkg_dir = next(p.parent for p in root.glob('*/__init__.py') if (p.parent/'_modidx.py').exists())
     pkg = pkg_dir.name
     mods = {p.stem: p for p in sorted(pkg_dir.glob('*.py')) if p.stem not in ('__init__', '_modidx')}
-    edges, problems, sources = {}, [], {}
+    edges, imports, problems, sources = {}, {}, [], {}
     for name, path in mods.items():
         text = path.read_text()
         tree = ast.parse(text)
         first = next((l for l in text.splitlines() if l.startswith('# AUTOGENERATED!')), '')
         sources[name] = first.rsplit('/', 1)[-1].rstrip('.').strip() if '/' in first else '?'
-        edges[name] = set()
+        edges[name], imports[name] = set(), []
+        lazy_lines, cells = function_lines(tree), cell_sources(text)
         for target, names, line in package_imports(tree, pkg):
             if target not in mods: continue
-            if target != name: edges[name].add(target)
+            if target != name:
+                edges[name].add(target)
+                nb = next((stem for first, stem in reversed(cells) if first <= line), Path(sources[name]).stem)
+                imports[name].append((target, line, line in lazy_lines, nb))
             for n in names:
                 if n.startswith('_') and not n.startswith('__'):
                     problems.append(f'private  {name}.py:{line} imports {target}.{n}, a private name of another module')
@@ -142,7 +161,7 @@ def check(root:Path, argv=(), quiet=False) -> list:
     if '--graph' in argv:
         order = sorted(mods, key=lambda m: (sources.get(m, ''), m))
         for m in order: print(f"{m:<12} ({sources.get(m, '?')}) imports: {', '.join(sorted(edges[m])) or '—'}")
-    forward, used = forward_imports(edges, sources, root/'nbs', pkg)
+    forward, used = forward_imports(imports, sources, root/'nbs', pkg)
     problems += forward
     if not quiet:
         for p in sorted(used): print(f'pending  {p[0]} imports {p[1]}: {PENDING[p]}')

@@ -15,7 +15,7 @@ from .text import tokenizer_for
 from .model import CLIP
 from .train import (EMOJI_MODELS, EMOJI_MODEL_PATH, TrainConfig, Trainer, emoji_training_records, evaluate,
                               fp16_state_dict, format_metrics, load_emoji_model, save_checkpoint,
-                              held_out_list, initial_weights, EMOJI_MAX_MB)
+                              emoji_list, initial_weights, EMOJI_MAX_MB)
 
 # %% auto #0
 __all__ = ['EMOJI_VIT_CFG', 'EMOJI_VIT_PATH', 'file_sha', 'locked_text_clip', 'train_emoji_vit', 'held_out_metrics',
@@ -85,7 +85,7 @@ def build_emoji_vit(out=EMOJI_VIT_PATH, threads:int=1, **kwargs) -> dict:
     model = result['model']
     model.visual.load_state_dict(fp16_state_dict(model.visual))       # the metrics are those of the weights we ship
     result['metrics'] = held_out_metrics(model, result['config']['seed'])
-    held = held_out_list(emoji_training_records('test', model.image_size, 'name+keywords', result['config']['seed']))
+    held = emoji_list(emoji_training_records('test', model.image_size, 'name+keywords', result['config']['seed']))
     room = EMOJI_MAX_MB * 1e6 - 2 * sum(v.numel() for v in model.visual.state_dict().values()) - 300e3
     save_checkpoint(out, visual=fp16_state_dict(model.visual), vision_cfg=result['config']['vision_cfg'],
                     init={k.removeprefix('visual.'): v for k, v in initial_weights(result['init'], room).items()}, held_out=held,

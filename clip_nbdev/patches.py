@@ -174,7 +174,7 @@ def _float32(tensors:dict) -> dict:
 
 def packaged_weights(name:str|Path='emoji',   # 'emoji' (the CLIP), 'emoji_vit' (its ViT image tower), or a .pt path
                     ) -> dict:
-    "A packaged checkpoint's float32 tensors by CLIP key ('state', 'init'), its 'config', 'held_out' and 'metrics'."
+    "A packaged checkpoint's float32 tensors by CLIP key ('state', 'init'), its 'config', 'metrics' and the emoji it was tested and trained on ('held_out', 'trained_on')."
     path = Path(name) if str(name).endswith('.pt') else ASSETS/f'{name}.pt'
     if not path.exists(): raise FileNotFoundError(f"{path} does not exist; expected a packaged checkpoint (emoji, emoji_vit)")
     ckpt = torch.load(path, map_location='cpu', weights_only=True)
@@ -187,7 +187,7 @@ def packaged_weights(name:str|Path='emoji',   # 'emoji' (the CLIP), 'emoji_vit' 
     else: raise ValueError(f"{path}: expected a checkpoint with 'model' or 'visual' weights, got keys {sorted(ckpt)}")
     init = {k if k in state else f'visual.{k}': v for k, v in ckpt.get('init', {}).items()}
     return {'state': _float32(state), 'init': _float32(init), 'config': config,
-            'held_out': ckpt.get('held_out', []), 'metrics': ckpt.get('metrics', {})}
+            'held_out': ckpt.get('held_out', []), 'trained_on': ckpt.get('trained_on', []), 'metrics': ckpt.get('metrics', {})}
 
 def tower_state(state:dict, prefix:str) -> dict:
     "The tensors of `state` whose names start with `prefix` ('visual.'), without it: one component's state dict."

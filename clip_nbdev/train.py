@@ -4,7 +4,7 @@
 
 # %% ../nbs/06b_train_loop.ipynb #4bc054ed
 from __future__ import annotations
-import json, math, os, random, re, shutil, sys, tempfile, time, warnings
+import json, math, os, pickle, random, re, shutil, sys, tempfile, time, warnings
 from contextlib import nullcontext
 from dataclasses import dataclass, asdict, fields, replace
 from functools import partial
@@ -20,7 +20,6 @@ from tqdm import tqdm
 from fastcore.basics import patch
 from .patches import clip_transform, pick_device
 from .data import ClipLoader, EvalImages, PairDataset, caption_table, existing_file, load_records
-from .webdata import ShardLoader, source_records
 from .loss import ClipLoss, clamp_logit_scale_, grad_cache_backward
 from .model import CLIP, check_model_size, create_model
 from .text import tokenize, tokenizer_for
@@ -35,7 +34,7 @@ __getattr__ = moved_names(__name__, {'main': ('clip_nbdev.cli', 'train_main'), '
                                      'emoji_model_cli': 'clip_nbdev.cli'})
 
 # %% auto #0
-__all__ = ['NO_DECAY_NAMES', 'TRAIN_MODELS', 'VAL_METRICS', 'MAX_SKIPPED_FRACTION', 'MIN_STEPS_CHECKED', 'BEST_KEYS', 'TRAIN_CAPTIONS', 'decays', 'param_groups', 'make_optimizer', 'warmup_cosine', 'make_scheduler', 'build_model', 'model_from_checkpoint', 'rng_states', 'set_rng_states', 'check_plain', 'save_checkpoint', 'load_checkpoint', 'embed_records', 'evaluate', 'validate', 'LoopConfig', 'TrainConfig', 'Trainer', 'TrainingError', 'architecture', 'better', 'EMOJI_TEXT_CFG', 'EMOJI_MODELS', 'EMOJI_DATA', 'EMOJI_RECIPE', 'EMOJI_MODEL_PATH', 'EMOJI_CAPTIONS', 'EMOJI_COMMAND', 'EMOJI_WORD_QUERIES', 'EMOJI_MAX_MB', 'keyword_captions', 'emoji_training_records', 'emoji_merges', 'emoji_architecture', 'train_emoji', 'emoji_preset', 'held_out_design_metrics', 'emoji_words', 'word_queries', 'emoji_sweep', 'fp16_state_dict', 'initial_weights', 'held_out_list', 'save_emoji_model', 'load_emoji_model', 'build_emoji_model', 'PRECISIONS', 'CPU_PRECISION', 'resolve_precision', 'autocast', 'set_grad_checkpointing', 'cpu_native_bf16', 'cpu_info', 'step_seconds', 'cpu_precision', 'pick_precision', 'read_model_json', 'init_distributed', 'train_data', 'split_records', 'make_run', 'write_run', 'train_clip', 'library_fingerprint', 'shared_run', 'plot_history', 'format_metrics', 'RUN_FILES', 'RESUME_KEYS', 'RESUME_MAY_CHANGE', 'check_out', 'remove_stale_temporaries', 'RunLock', 'resume_state', 'check_run_folder', 'resume_config', 'saved_config']
+__all__ = ['NO_DECAY_NAMES', 'TRAIN_MODELS', 'VAL_METRICS', 'MAX_SKIPPED_FRACTION', 'MIN_STEPS_CHECKED', 'BEST_KEYS', 'TRAIN_CAPTIONS', 'decays', 'param_groups', 'make_optimizer', 'warmup_cosine', 'make_scheduler', 'build_model', 'model_from_checkpoint', 'rng_states', 'set_rng_states', 'check_plain', 'save_checkpoint', 'load_checkpoint', 'embed_records', 'evaluate', 'validate', 'LoopConfig', 'TrainConfig', 'Trainer', 'TrainingError', 'architecture', 'better', 'EMOJI_TEXT_CFG', 'EMOJI_MODELS', 'EMOJI_DATA', 'EMOJI_RECIPE', 'EMOJI_MODEL_PATH', 'EMOJI_CAPTIONS', 'EMOJI_COMMAND', 'EMOJI_WORD_QUERIES', 'EMOJI_MAX_MB', 'keyword_captions', 'emoji_training_records', 'emoji_merges', 'emoji_architecture', 'train_emoji', 'emoji_preset', 'held_out_design_metrics', 'emoji_words', 'word_queries', 'emoji_sweep', 'fp16_state_dict', 'initial_weights', 'emoji_list', 'save_emoji_model', 'load_emoji_model', 'build_emoji_model', 'PRECISIONS', 'CPU_PRECISION', 'resolve_precision', 'autocast', 'set_grad_checkpointing', 'cpu_native_bf16', 'cpu_info', 'step_seconds', 'cpu_precision', 'pick_precision', 'read_model_json', 'init_distributed', 'train_data', 'split_records', 'make_run', 'write_run', 'train_clip', 'library_fingerprint', 'shared_run', 'plot_history', 'format_metrics', 'RUN_FILES', 'RESUME_KEYS', 'RESUME_MAY_CHANGE', 'check_out', 'remove_stale_temporaries', 'RunLock', 'resume_state', 'check_run_folder', 'resume_config', 'saved_config']
 
 # %% ../nbs/06b_train_loop.ipynb #00eed0d3
 NO_DECAY_NAMES = ('bn', 'ln', 'bias', 'logit_scale')   # open_clip's: BatchNorm, LayerNorm, biases, the temperature
@@ -683,8 +682,8 @@ def initial_weights(init:dict, room:float) -> dict:
         if 2 * v.numel() <= room: small[k] = v.half(); room -= 2 * v.numel()
     return small
 
-def held_out_list(records:list) -> list:
-    "Plain dicts (emoji, name, concept, captions) of held-out records, one per emoji: what early chapters draw and caption."
+def emoji_list(records:list) -> list:
+    "Plain dicts (emoji, name, concept, captions) of records, one per emoji: what early chapters draw and caption."
     seen, out = set(), []
     for r in records:
         if r.emoji in seen: continue
@@ -693,15 +692,16 @@ def held_out_list(records:list) -> list:
     return out
 
 def save_emoji_model(result:dict, path=EMOJI_MODEL_PATH) -> Path:
-    "Write a `train_emoji` result as a weights-only checkpoint (fp16) with its held-out list and some initial weights; history and metrics to a .json beside it."
+    "Write a `train_emoji` result as a weights-only checkpoint (fp16) with its held-out and training lists and some initial weights; history and metrics to a .json beside it."
     model, path = result['model'], Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     info = {k: result[k] for k in ('metrics', 'config', 'held_out_design', 'word_queries') if k in result} | {
             'wall_s': round(result['wall_s'], 1), 'cpu_s': round(result['cpu_s'], 1), 'load': round(result['load'], 2), 'threads': result['threads']}
-    room = EMOJI_MAX_MB * 1e6 - 2 * sum(v.numel() for v in model.state_dict().values()) - 300e3   # metadata: a few hundred kB
+    lists = {k: result.get(k, []) for k in ('held_out', 'trained_on')}        # which emoji it was tested and trained on
+    metadata = len(pickle.dumps(lists | info)) + 100e3                          # bytes, with room for the archive's own
+    room = EMOJI_MAX_MB * 1e6 - 2 * sum(v.numel() for v in model.state_dict().values()) - metadata
     init = initial_weights(result.get('init', {}), room)
-    save_checkpoint(path, model=fp16_state_dict(model), model_config=architecture(model), init=init,
-                    held_out=result.get('held_out', []), **info)
+    save_checkpoint(path, model=fp16_state_dict(model), model_config=architecture(model), init=init, **lists, **info)
     log = {'curve': result.get('curve', []), 'history': result['history']}
     path.with_suffix('.json').write_text(json.dumps(info | log, indent=1, ensure_ascii=False))
     return path
@@ -722,7 +722,8 @@ def build_emoji_model(out=EMOJI_MODEL_PATH, seed:int=0, threads:int=1, **recipe)
     held_out = emoji_training_records(cfg['eval_split'], size, 'name+keywords', seed, cfg['data'], design='noto')
     result['metrics'] = evaluate(model, held_out, clip_transform(size), tokenizer_for(model))
     result['curve'][-1] |= result['metrics'] | {'weights': 'float16'}
-    result['held_out'] = held_out_list(held_out)
+    result['held_out'] = emoji_list(held_out)
+    result['trained_on'] = emoji_list(emoji_training_records('train', size, 'name+keywords', seed, cfg['data'], design='noto'))
     if emoji_source(cfg['data']).get('held_out_design'): result['held_out_design'] = held_out_design_metrics(model, cfg['data'], seed)
     result['word_queries'] = word_queries(model)
     save_emoji_model(result, out)
@@ -852,6 +853,7 @@ def _source_kwargs(source:str, model, image_root:str='') -> dict:
 
 def train_data(cfg:TrainConfig, model, tokenizer, rank:int=0, world_size:int=1):
     "The training split's records of `cfg.data`, or for 'wds:SHARDS' a `ShardLoader` of `cfg.train_samples` samples per epoch."
+    from clip_nbdev.webdata import ShardLoader, source_records     # appendix A4 (shards, COCO), loaded when a run needs it
     if not cfg.data.startswith('wds:'):
         records = source_records(cfg.data, 'train', **_source_kwargs(cfg.data, model, cfg.image_root))
         more = TRAIN_CAPTIONS.get(cfg.data.partition(':')[0])
@@ -863,6 +865,7 @@ def train_data(cfg:TrainConfig, model, tokenizer, rank:int=0, world_size:int=1):
 def split_records(source:str, split:str, model, option:str, required:bool=True, image_root:str='') -> list:
     "Records of `split` of `source` (five captions each at most), checked before training: an empty split names the splits there are."
     if not source or not split: return []
+    from clip_nbdev.webdata import source_records                  # appendix A4 reads 'coco:' as well as every 06a source
     try: records = source_records(source, split, max_captions=5, **_source_kwargs(source, model, image_root))
     except ValueError as e: raise ValueError(f"{option} {split!r}: {e}") from None
     if records: return records
