@@ -4,8 +4,8 @@
 
 # %% ../nbs/04_text_encoder.ipynb #65833e7f
 from __future__ import annotations
-import gzip, heapq, html, random, re
-from collections import Counter, defaultdict
+import gzip, html, random, re
+from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 import ftfy
@@ -16,10 +16,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 from fastcore.basics import patch
 import clip_nbdev
-from .attention import LayerNorm, QuickGELU, Transformer, Packing, causal_mask
+from .attention import LayerNorm, QuickGELU, Transformer, causal_mask
 
 # %% auto #0
-__all__ = ['SOT_TEXT', 'EOT_TEXT', 'WORD_PATTERN', 'CLIP_NUM_MERGES', 'CHAR_VOCAB_SIZE', 'TOKENIZERS', 'TOKENIZER_VOCAB_SIZES', 'POOLS', 'bytes_to_unicode', 'byte_encode', 'clean_text', 'make_captions', 'word_symbols', 'merge_pair', 'bpe', 'fit_bpe', 'default_bpe_path', 'load_merges', 'check_merges', 'Tokenizer', 'default_tokenizer', 'tokenize', 'CharTokenizer', 'char_tokenizer', 'fitted_tokenizer', 'TextTransformer', 'tokenizer_for', 'padding_mask', 'MAX_WORD_CHARS', 'bpe_heap']
+__all__ = ['SOT_TEXT', 'EOT_TEXT', 'WORD_PATTERN', 'CLIP_NUM_MERGES', 'CHAR_VOCAB_SIZE', 'TOKENIZERS', 'TOKENIZER_VOCAB_SIZES', 'POOLS', 'bytes_to_unicode', 'byte_encode', 'make_captions', 'word_symbols', 'merge_pair', 'learn_bpe', 'bpe', 'default_bpe_path', 'load_merges', 'check_merges', 'Tokenizer', 'default_tokenizer', 'tokenize', 'CharTokenizer', 'char_tokenizer', 'fitted_tokenizer', 'TextTransformer', 'tokenizer_for', 'padding_mask', 'MAX_WORD_CHARS', 'bpe_heap', 'clean_text', 'fit_bpe']
 
 # %% ../nbs/04_text_encoder.ipynb #fef1933b
 def bytes_to_unicode() -> dict[int, str]:
@@ -34,14 +34,6 @@ _byte_chars = [bytes_to_unicode()[b] for b in range(256)]
 def byte_encode(text:str) -> str:
     "`text`'s UTF-8 bytes, each written as its `bytes_to_unicode` character."
     return ''.join(_byte_chars[b] for b in text.encode('utf-8'))
-
-# %% ../nbs/04_text_encoder.ipynb #1ce95f47
-_plain_ascii = re.compile(r"[\t\n\x20-\x25\x27-\x7e]*").fullmatch   # printable ASCII, tab and newline, but no '&'
-
-def clean_text(text:str) -> str:
-    "CLIP's text cleaning: ftfy, HTML-unescape twice, collapse whitespace, lower-case (ftfy and unescaping are skipped for plain ASCII without '&', where they change nothing)."
-    if not _plain_ascii(text): text = html.unescape(html.unescape(ftfy.fix_text(text)))
-    return ' '.join(text.split()).lower()
 
 # %% ../nbs/04_text_encoder.ipynb #e2039d61
 SOT_TEXT, EOT_TEXT = '<start_of_text>', '<end_of_text>'
@@ -84,6 +76,23 @@ def merge_pair(symbols:list[str], pair:tuple[str, str]) -> list[str]:
         else: out.append(symbols[i]); i += 1
     return out
 
+# %% ../nbs/04_text_encoder.ipynb #940cbdae
+def learn_bpe(texts:list, max_merges:int) -> tuple[list, list]:
+    "Learn up to `max_merges` merges from `texts`; returns the merges and the history of (vocab size, corpus tokens)."
+    freqs = Counter(w for t in texts for w in WORD_PATTERN.findall(clean_text(t)))
+    words = {tuple(word_symbols(byte_encode(w))): f for w, f in freqs.items()}
+    merges, history = [], [(512, sum(len(s) * f for s, f in words.items()))]
+    for _ in range(max_merges):
+        pairs = Counter()
+        for syms, f in words.items():
+            for p in zip(syms, syms[1:]): pairs[p] += f
+        if not pairs: break                                    # every word is one symbol: nothing left to merge
+        best = min(pairs, key=lambda p: (-pairs[p], p))         # the most frequent pair; ties: the smaller pair
+        merges.append(best)
+        words = {tuple(merge_pair(list(s), best)): f for s, f in words.items()}
+        history.append((512 + len(merges), sum(len(s) * f for s, f in words.items())))
+    return merges, history
+
 # %% ../nbs/04_text_encoder.ipynb #a5a284f9
 def bpe(word:str,                         # one word, already byte-encoded (see bytes_to_unicode)
         ranks:dict[tuple[str, str], int], # merge → its position in the merges list (lower merges first)
@@ -96,34 +105,6 @@ def bpe(word:str,                         # one word, already byte-encoded (see 
         if rank == float('inf'): break
         symbols = merge_pair(symbols, pair)
     return tuple(symbols)
-
-# %% ../nbs/04_text_encoder.ipynb #fb040002
-def fit_bpe(texts:list,        # the corpus: training captions
-            num_merges:int,    # stop after this many merges (or earlier, when every word is one symbol)
-           ) -> list[tuple[str, str]]:
-    "Learn BPE merges from `texts`, most frequent pair first (ties: the smaller pair): `learn_bpe`'s merges, counted incrementally."
-    freqs = Counter(w for t in texts for w in WORD_PATTERN.findall(clean_text(t)))
-    words, counts = [word_symbols(byte_encode(w)) for w in freqs], list(freqs.values())
-    pairs, where = Counter(), defaultdict(set)                      # pair → count over the corpus; pair → words holding it
-    for i, syms in enumerate(words):
-        for p in zip(syms, syms[1:]): pairs[p] += counts[i]; where[p].add(i)
-    heap = [(-c, p) for p, c in pairs.items()]
-    heapq.heapify(heap)
-    merges = []
-    while heap and len(merges) < num_merges:
-        c, best = heapq.heappop(heap)
-        if pairs.get(best, 0) != -c: continue                       # stale: the count changed after this entry was pushed
-        merges.append(best)
-        changed = set()
-        for i in where.pop(best):
-            old, f = words[i], counts[i]
-            for p in zip(old, old[1:]): pairs[p] -= f; changed.add(p)
-            words[i] = new = merge_pair(old, best)
-            for p in zip(new, new[1:]): pairs[p] += f; where[p].add(i); changed.add(p)
-        for p in changed:
-            if pairs[p] > 0 and p != best: heapq.heappush(heap, (-pairs[p], p))
-        del pairs[best]
-    return merges
 
 # %% ../nbs/04_text_encoder.ipynb #a41fbb30
 CLIP_NUM_MERGES = 49152 - 256 - 2                 # the 49,152-symbol vocabulary of the paper, less 256 bytes and 2 special tokens
@@ -275,7 +256,6 @@ def fitted_tokenizer(merges:tuple) -> Tokenizer:
 TOKENIZERS = {'bpe': default_tokenizer, 'char': char_tokenizer}            # text_cfg's `tokenizer` → the shared tokenizer
 TOKENIZER_VOCAB_SIZES = {'bpe': 2 * 256 + CLIP_NUM_MERGES + 2, 'char': CHAR_VOCAB_SIZE}  # 49,408 and 258
 POOLS = ('eot', 'first', 'mean')
-_is_compiling = getattr(torch.compiler, 'is_compiling', None) or torch._dynamo.is_compiling   # torch ≥ 2.3, or older
 
 # %% ../nbs/04_text_encoder.ipynb #b603e30a
 class TextTransformer(nn.Module):
@@ -374,35 +354,10 @@ def pool_tokens(self:TextTransformer, x:torch.Tensor, eot:torch.Tensor) -> torch
     real = (torch.arange(x.shape[1], device=x.device) <= eot[:, None]).to(x.dtype)     # (B, L): 1 at real tokens
     return (x * real[..., None]).sum(1) / real.sum(1, keepdim=True)                    # (B, width)
 
-# %% ../nbs/04_text_encoder.ipynb #7593d81b
-@patch
-def _causal_features(self:TextTransformer, x:torch.Tensor, eot:torch.Tensor, fast:bool) -> torch.Tensor:
-    "Embedded tokens (B, L, width) → pooled (B, width) after `ln_final`, causally; `fast`: packed, 'eot' rows only."
-    packing = Packing(eot + 1) if fast else None                                     # real tokens: up to end-of-text
-    if packing is not None: x = packing.pack(x[:, :packing.length])                 # (N, width), N = Σ (eot + 1)
-    if self.pool == 'eot':
-        x = self.transformer(x, is_causal=True, packing=packing, rows=eot)          # (B, width): last block at end-of-text only
-        return self.ln_final(x)                                                      # (B, width)
-    x = self.ln_final(self.transformer(x, is_causal=True, packing=packing))         # (N, width), or (B, L, width)
-    if packing is not None: x = packing.unpack(x)                                   # (B, L', width), zeros at padding
-    return self.pool_tokens(x, eot)                                                 # (B, width)
-
-TextTransformer.pack_sequences = True   # `encode` computes only the tokens up to each end-of-text (exact; off under torch.compile)
-
-@patch
-def encode(self:TextTransformer, ids:torch.Tensor, normalize:bool=False) -> torch.Tensor:
-    "(B, L) token ids → (B, output_dim) text features (unit length if `normalize`), pooled as `pool` says."
-    self.check_ids(ids)
-    eot = ids.argmax(dim=-1)                                                       # (B,) end-of-text positions
-    x = self.token_embedding(ids) + self.positional_embedding[:ids.shape[1]]       # (B, L, width)
-    fast = self.pack_sequences and not _is_compiling()
-    stream = self._causal_features if self.causal else self._bidirectional_features
-    x = stream(x, eot, fast) @ self.text_projection                                # (B, output_dim)
-    return F.normalize(x, dim=-1) if normalize else x                              # (B, output_dim)
-
+# %% ../nbs/04_text_encoder.ipynb #s04c0003
 @patch
 def forward(self:TextTransformer, ids:torch.Tensor) -> torch.Tensor:
-    return self.encode(ids)                                                        # (B, output_dim)
+    return self.encode(ids)                                                       # (B, output_dim)
 
 # %% ../nbs/04_text_encoder.ipynb #c8d6d336
 def padding_mask(eot:torch.Tensor,  # (B,) position of each row's end-of-text token
@@ -411,15 +366,6 @@ def padding_mask(eot:torch.Tensor,  # (B,) position of each row's end-of-text to
     "Bidirectional attention mask (B, 1, L, L), True where query i may attend to key j: every real key j ≤ eot[b], for every i."
     real = torch.arange(length, device=eot.device) <= eot[:, None]        # (B, L) True at real tokens
     return real[:, None, None, :].expand(-1, 1, length, -1)               # (B, 1, L, L)
-
-# %% ../nbs/04_text_encoder.ipynb #5ae11dbd
-@patch
-def _bidirectional_features(self:TextTransformer, x:torch.Tensor, eot:torch.Tensor, fast:bool) -> torch.Tensor:
-    "Embedded tokens (B, L, width) → pooled (B, width) after `ln_final`, every token seeing every real token."
-    if fast: x = x[:, :int(eot.max()) + 1]                                       # (B, L', width): no column past the longest caption
-    mask = padding_mask(eot, x.shape[1])                                         # (B, 1, L', L') True at real keys
-    x = self.ln_final(self.transformer(x, mask))                                 # (B, L', width)
-    return self.pool_tokens(x, eot)                                              # (B, width)
 
 # %% ../nbs/A14_fast_tokenizer.ipynb #vt040012
 import heapq
@@ -467,3 +413,80 @@ def _piece_symbols(self:Tokenizer, piece:str, end:bool) -> tuple[str, ...]:
         symbols = bpe_heap(piece, self.ranks, end)
         if len(self._pieces) < self.cache_size: self._pieces[(piece, end)] = symbols
     return symbols
+
+# %% ../nbs/A14_fast_tokenizer.ipynb #1ce95f47
+_plain_ascii = re.compile(r"[\t\n\x20-\x25\x27-\x7e]*").fullmatch   # printable ASCII, tab and newline, but no '&'
+
+def clean_text(text:str) -> str:
+    "CLIP's text cleaning: ftfy, HTML-unescape twice, collapse whitespace, lower-case (ftfy and unescaping are skipped for plain ASCII without '&', where they change nothing)."
+    if not _plain_ascii(text): text = html.unescape(html.unescape(ftfy.fix_text(text)))
+    return ' '.join(text.split()).lower()
+
+# %% ../nbs/A14_fast_tokenizer.ipynb #fb040002
+from collections import defaultdict
+
+def fit_bpe(texts:list,        # the corpus: training captions
+            num_merges:int,    # stop after this many merges (or earlier, when every word is one symbol)
+           ) -> list[tuple[str, str]]:
+    "Learn BPE merges from `texts`, most frequent pair first (ties: the smaller pair): `learn_bpe`'s merges, counted incrementally."
+    freqs = Counter(w for t in texts for w in WORD_PATTERN.findall(clean_text(t)))
+    words, counts = [word_symbols(byte_encode(w)) for w in freqs], list(freqs.values())
+    pairs, where = Counter(), defaultdict(set)                      # pair → count over the corpus; pair → words holding it
+    for i, syms in enumerate(words):
+        for p in zip(syms, syms[1:]): pairs[p] += counts[i]; where[p].add(i)
+    heap = [(-c, p) for p, c in pairs.items()]
+    heapq.heapify(heap)
+    merges = []
+    while heap and len(merges) < num_merges:
+        c, best = heapq.heappop(heap)
+        if pairs.get(best, 0) != -c: continue                       # stale: the count changed after this entry was pushed
+        merges.append(best)
+        changed = set()
+        for i in where.pop(best):
+            old, f = words[i], counts[i]
+            for p in zip(old, old[1:]): pairs[p] -= f; changed.add(p)
+            words[i] = new = merge_pair(old, best)
+            for p in zip(new, new[1:]): pairs[p] += f; where[p].add(i); changed.add(p)
+        for p in changed:
+            if pairs[p] > 0 and p != best: heapq.heappush(heap, (-pairs[p], p))
+        del pairs[best]
+    return merges
+
+# %% ../nbs/A14_fast_tokenizer.ipynb #7593d81b
+from .attention import Packing
+
+_is_compiling = getattr(torch.compiler, 'is_compiling', None) or torch._dynamo.is_compiling   # torch ≥ 2.3, or older
+
+@patch
+def _causal_features(self:TextTransformer, x:torch.Tensor, eot:torch.Tensor, fast:bool) -> torch.Tensor:
+    "Embedded tokens (B, L, width) → pooled (B, width) after `ln_final`, causally; `fast`: packed, 'eot' rows only."
+    packing = Packing(eot + 1) if fast else None                                     # real tokens: up to end-of-text
+    if packing is not None: x = packing.pack(x[:, :packing.length])                 # (N, width), N = Σ (eot + 1)
+    if self.pool == 'eot':
+        x = self.transformer(x, is_causal=True, packing=packing, rows=eot)          # (B, width): last block at end-of-text only
+        return self.ln_final(x)                                                      # (B, width)
+    x = self.ln_final(self.transformer(x, is_causal=True, packing=packing))         # (N, width), or (B, L, width)
+    if packing is not None: x = packing.unpack(x)                                   # (B, L', width), zeros at padding
+    return self.pool_tokens(x, eot)                                                 # (B, width)
+
+TextTransformer.pack_sequences = True   # `encode` computes only the tokens up to each end-of-text (exact; off under torch.compile)
+
+@patch
+def encode(self:TextTransformer, ids:torch.Tensor, normalize:bool=False) -> torch.Tensor:
+    "(B, L) token ids → (B, output_dim) text features (unit length if `normalize`), pooled as `pool` says."
+    self.check_ids(ids)
+    eot = ids.argmax(dim=-1)                                                       # (B,) end-of-text positions
+    x = self.token_embedding(ids) + self.positional_embedding[:ids.shape[1]]       # (B, L, width)
+    fast = self.pack_sequences and not _is_compiling()
+    stream = self._causal_features if self.causal else self._bidirectional_features
+    x = stream(x, eot, fast) @ self.text_projection                                # (B, output_dim)
+    return F.normalize(x, dim=-1) if normalize else x                              # (B, output_dim)
+
+# %% ../nbs/A14_fast_tokenizer.ipynb #5ae11dbd
+@patch
+def _bidirectional_features(self:TextTransformer, x:torch.Tensor, eot:torch.Tensor, fast:bool) -> torch.Tensor:
+    "Embedded tokens (B, L, width) → pooled (B, width) after `ln_final`, every token seeing every real token."
+    if fast: x = x[:, :int(eot.max()) + 1]                                       # (B, L', width): no column past the longest caption
+    mask = padding_mask(eot, x.shape[1])                                         # (B, 1, L', L') True at real keys
+    x = self.ln_final(self.transformer(x, mask))                                 # (B, L', width)
+    return self.pool_tokens(x, eot)                                              # (B, width)
