@@ -47,7 +47,6 @@ PENDING = {               # (importer: module name or notebook stem, imported mo
     ('00_prologue', 'loss'): "the prologue states chance with 05a's retrieval_chance, the one definition every chapter uses",
     ('05_infonce', 'train'): "05a's batch-size experiment needs the emoji training split (06b's emoji_training_records)",
     ('05_infonce_model', 'train'): "05b's tower experiment needs the emoji training split and 06b's EMOJI_MODELS",
-    ('06_train_flickr', 'train'): "06a's emoji sanity run uses 06b's Trainer",
     ('07_zero_shot', 'pretrained'): "07's OpenAI-weights cells (not run here) use appendix A1's load_clip",
 }
 
