@@ -616,7 +616,7 @@ def read_results_csv(path) -> dict:
 _WIDE_MODES = ('I;16', 'I;16L', 'I;16B', 'I;16N', 'I', 'F')   # 16-bit, 32-bit integer and float greyscale
 
 def to_rgb(im:Image.Image) -> Image.Image:
-    "Any PIL image as 8-bit RGB; 16-bit, 32-bit and float greyscale are rescaled to 0–255, not clipped (see below)."
+    "Any PIL image as 8-bit RGB; 16-bit, 32-bit and float greyscale are rescaled to 0–255, not clipped."
     if im.mode not in _WIDE_MODES: return im if im.mode == 'RGB' else im.convert('RGB')
     a = np.nan_to_num(np.asarray(im, dtype=np.float64))
     if im.mode.startswith('I;16') or (im.mode == 'I' and a.min() >= 0 and a.max() <= 65535): a = a / 257   # the 16-bit range
