@@ -51,7 +51,6 @@ TOURS = {'00_prologue': 'a one-page CLIP read before chapter 00: it writes its o
                         "and its chance from the finished package (it says so)"}
 ANYWHERE = {'moved'}      # old names' deprecation path: a module's `__getattr__` pointing at where a name went
 PENDING = {               # (importer: module name or notebook stem, imported module): still to be moved forwards
-    ('06_train_flickr', 'train'): "06a's emoji sanity run uses 06b's Trainer",
 }
 
 def notebook_imports(nb_path, pkg):
