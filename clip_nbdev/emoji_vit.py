@@ -15,19 +15,23 @@ from .text import tokenizer_for
 from .model import CLIP
 from .train import (EMOJI_MODELS, EMOJI_MODEL_PATH, TrainConfig, Trainer, emoji_training_records, evaluate,
                               fp16_state_dict, format_metrics, load_emoji_model, save_checkpoint,
-                              emoji_list, initial_weights, EMOJI_MAX_MB)
+                              emoji_list, initial_weights, EMOJI_MAX_MB, load_checkpoint)
 
 # %% auto #0
-__all__ = ['EMOJI_VIT_CFG', 'EMOJI_VIT_PATH', 'file_sha', 'locked_text_clip', 'train_emoji_vit', 'held_out_metrics',
+__all__ = ['EMOJI_VIT_CFG', 'EMOJI_VIT_PATH', 'text_tower_sha', 'locked_text_clip', 'train_emoji_vit', 'held_out_metrics',
            'load_emoji_vit', 'build_emoji_vit', 'emoji_vit_main']
 
 # %% ../nbs/A5_emoji_vit.ipynb #ev000006
 EMOJI_VIT_CFG = dict(EMOJI_MODELS['ViT']['vision_cfg'])     # 64 px, patch 8 (an 8×8 grid), width 96, 3 layers, 1 head
 EMOJI_VIT_PATH = EMOJI_MODEL_PATH.with_name('emoji_vit.pt')
 
-def file_sha(path) -> str:
-    "The first 12 hex digits of a file's SHA-256: which text tower a ViT was trained against."
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
+def text_tower_sha(path) -> str:
+    "The first 12 hex digits of a SHA-256 over a checkpoint's text tower and temperature (names, shapes, bytes): which text tower a ViT was trained against, whatever else the file holds."
+    state, h = load_checkpoint(path)['model'], hashlib.sha256()
+    for k in sorted(k for k in state if not k.startswith('visual.')):
+        v = state[k].contiguous()
+        h.update(f'{k}{tuple(v.shape)}{v.dtype}'.encode()); h.update(v.numpy().tobytes())
+    return h.hexdigest()[:12]
 
 def locked_text_clip(vision_cfg:dict=EMOJI_VIT_CFG,       # VisionTransformer arguments of the new image tower
                      text_from=EMOJI_MODEL_PATH,          # the checkpoint whose text tower is copied and frozen
@@ -61,7 +65,7 @@ def train_emoji_vit(epochs:int=30, batch_size:int=128, lr:float=1e-3, warmup:int
     trainer.fit(max_steps=max_steps)
     wall, cpu = time.time() - wall, time.process_time() - cpu
     return {'model': model.eval(), 'init': init,
-            'config': asdict(cfg) | {'vision_cfg': dict(vision_cfg), 'text_from': file_sha(text_from), 'precision': trainer.precision},
+            'config': asdict(cfg) | {'vision_cfg': dict(vision_cfg), 'text_from': text_tower_sha(text_from), 'precision': trainer.precision},
             'history': trainer.history, 'wall_s': wall, 'cpu_s': cpu, 'load': os.getloadavg()[0], 'threads': torch.get_num_threads()}
 
 def held_out_metrics(model:CLIP, seed:int=0) -> dict:
