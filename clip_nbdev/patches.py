@@ -17,11 +17,11 @@ import matplotlib.pyplot as plt
 from torchvision import transforms as T
 
 # %% auto #0
-__all__ = ['OPENAI_MEAN', 'OPENAI_STD', 'ASSETS', 'EMOJI_FONTS', 'pick_device', 'short_warning', 'notebook_setup', 'ulps',
-           'sample_photo', 'show_image', 'clip_transform', 'denormalize', 'check_images', 'patchify', 'unpatchify',
-           'show_patch_grid', 'PatchEmbed', 'packaged_weights', 'tower_state', 'text_tower_state', 'relative_change',
-           'find_file', 'load_emoji_font', 'emoji_font', 'glyph_on_white', 'draw_emoji', 'position_similarity',
-           'show_position_similarity']
+__all__ = ['OPENAI_MEAN', 'OPENAI_STD', 'ASSETS', 'BEAT_KEYS', 'EMOJI_FONTS', 'pick_device', 'short_warning', 'notebook_setup',
+           'ulps', 'sample_photo', 'show_image', 'clip_transform', 'denormalize', 'check_images', 'patchify',
+           'unpatchify', 'show_patch_grid', 'PatchEmbed', 'packaged_weights', 'tower_state', 'text_tower_state',
+           'relative_change', 'beats_packaged', 'find_file', 'load_emoji_font', 'emoji_font', 'glyph_on_white',
+           'draw_emoji', 'position_similarity', 'show_position_similarity']
 
 # %% ../nbs/00_patches.ipynb #064b4529
 def pick_device() -> torch.device:
@@ -200,6 +200,17 @@ def text_tower_state(state:dict) -> dict:
 def relative_change(trained:torch.Tensor, init:torch.Tensor) -> float:
     "How far training moved a tensor from its initial value: ‖W − W₀‖ / ‖W₀‖ (0: not at all)."
     return ((trained.float() - init.float()).norm() / init.float().norm()).item()
+
+BEAT_KEYS = ('text→image R@1', 'image→text R@1')   # what "better than the packaged model" means: both directions
+
+def beats_packaged(metrics:dict,              # held-out retrieval (%) by name, as the trainer's evaluation returns it
+                   name:str|Path='emoji',     # the packaged model whose saved held-out scores are the bar
+                  ) -> bool:
+    "Do `metrics` beat the packaged model's held-out R@1 in both directions? The bar is read from its checkpoint."
+    missing = [k for k in BEAT_KEYS if k not in metrics]
+    if missing: raise ValueError(f"expected held-out metrics with {missing}, got {sorted(metrics)}")
+    bar = packaged_weights(name)['metrics']
+    return all(metrics[k] > bar[k] for k in BEAT_KEYS)
 
 # %% ../nbs/00_patches.ipynb #ea000008
 EMOJI_FONTS = ('/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf',       # Debian, Ubuntu, Colab
