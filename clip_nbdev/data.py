@@ -17,7 +17,7 @@ from fastcore.basics import patch
 from .patches import clip_transform, show_image
 
 # %% auto #0
-__all__ = ['SHAPE_COLOURS', 'SHAPE_NAMES', 'SHAPE_SIZES', 'SHAPE_POSITIONS', 'HELD_OUT_COMBOS', 'SHAPE_TEMPLATES', 'SHAPES_SPLITS', 'FLICKR30K_SPLITS', 'EMOJI_DESIGNS', 'NPM_INSTALL', 'EMOJI_SPLITS', 'Record', 'load_image', 'render_shape', 'shape_captions', 'shapes_records', 'show_records', 'assign_splits', 'read_flickr_kaggle', 'emoji_concept', 'emoji_designs_dir', 'check_designs', 'EmojiRecord', 'emoji_captions', 'emoji_records', 'ImageRecords', 'PairDataset', 'EvalImages', 'caption_table', 'collate_skip', 'spread_order', 'ResumableSampler', 'ClipLoader', 'HF_FLICKR_COLUMNS', 'CAPTION_FILES', 'SOURCES', 'KAGGLE_HEADER', 'ArrowImage', 'read_hf_flickr', 'read_caption_folder', 'load_records', 'existing_path', 'existing_file', 'read_text_file', 'read_json_file', 'read_karpathy_json', 'read_results_csv', 'to_rgb', 'EMOJI_APT', 'EMOJI_TEST_FILES', 'CLDR_DIRS', 'EMOJI_IMAGE_SIZES', 'CAIROSVG_PIP', 'emoji_files', 'read_emoji_test', 'read_cldr_annotations', 'cache_root', 'emoji_cache_dir', 'emoji_file_name', 'make_once', 'build_emoji_images', 'npm_pack', 'fetch_emoji_designs', 'name_slug', 'code_point_name', 'fluent_slugs', 'design_file_names', 'match_design_files', 'render_design_image', 'build_design_images', 'read_design_notes', 'emoji_source', 'write_emoji_images']
+__all__ = ['SHAPE_COLOURS', 'SHAPE_NAMES', 'SHAPE_SIZES', 'SHAPE_POSITIONS', 'HELD_OUT_COMBOS', 'SHAPE_TEMPLATES', 'SHAPES_SPLITS', 'FLICKR30K_SPLITS', 'EMOJI_DESIGNS', 'NPM_INSTALL', 'EMOJI_SPLITS', 'Record', 'load_image', 'render_shape', 'shape_captions', 'shapes_records', 'show_records', 'assign_splits', 'read_flickr_kaggle', 'emoji_concept', 'emoji_designs_dir', 'check_designs', 'EmojiRecord', 'emoji_captions', 'check_held_out_design', 'emoji_split_summary', 'emoji_records', 'ImageRecords', 'PairDataset', 'EvalImages', 'caption_table', 'collate_skip', 'spread_order', 'ResumableSampler', 'ClipLoader', 'HF_FLICKR_COLUMNS', 'CAPTION_FILES', 'SOURCES', 'KAGGLE_HEADER', 'ArrowImage', 'read_hf_flickr', 'read_caption_folder', 'load_records', 'existing_path', 'existing_file', 'read_text_file', 'read_json_file', 'read_karpathy_json', 'read_results_csv', 'to_rgb', 'EMOJI_APT', 'EMOJI_TEST_FILES', 'CLDR_DIRS', 'EMOJI_IMAGE_SIZES', 'CAIROSVG_PIP', 'emoji_files', 'read_emoji_test', 'read_cldr_annotations', 'cache_root', 'emoji_cache_dir', 'emoji_file_name', 'make_once', 'build_emoji_images', 'npm_pack', 'fetch_emoji_designs', 'name_slug', 'code_point_name', 'fluent_slugs', 'design_file_names', 'match_design_files', 'render_design_image', 'build_design_images', 'read_design_notes', 'design_words', 'emoji_source', 'write_emoji_images']
 
 # %% ../nbs/06_train_flickr.ipynb #d5058d1c
 @dataclass
@@ -225,6 +225,20 @@ def emoji_captions(name:str, keywords:list,
     extra = [w for w in dict.fromkeys(m.strip().lower() for m in more) if w and w not in known]
     return captions + ([', '.join(extra)] if extra else [])
 
+# %% ../nbs/06_train_flickr.ipynb #dt000013z
+def check_held_out_design(held_out_design:str|None, designs:tuple):
+    "A held-out design must be one of `designs`, with another left to train on."
+    if held_out_design is not None and (held_out_design not in designs or len(designs) < 2):
+        raise ValueError(f"expected held_out_design to be one of the designs {list(designs)}, with another to train on, "
+                         f"got {held_out_design!r}")
+
+def emoji_split_summary(records:list, designs:tuple, n_concepts:int) -> str:
+    "One line: pictures per design, concepts, and each split's pictures and concepts."
+    count = lambda s: (len({r.concept for r in records if r.split == s}), sum(r.split == s for r in records))
+    per_design = f" pictures ({', '.join(f'{d} {sum(r.design == d for r in records)}' for d in designs)})" if len(designs) > 1 else ''
+    return f"{len(records)} emoji{per_design}, {n_concepts} concepts: " + ', '.join(
+        f"{s} {count(s)[1]} ({count(s)[0]} concepts)" for s in ('train', 'val', 'test', 'design') if count(s)[1] or s != 'design')
+
 # %% ../nbs/06_train_flickr.ipynb #dt000014
 def emoji_records(split:str|None=None,   # keep only 'train', 'val', 'test' or 'design' (None: all)
                   image_size:int=64,     # side of the drawn images
@@ -237,15 +251,11 @@ def emoji_records(split:str|None=None,   # keep only 'train', 'val', 'test' or '
                   cache_dir:str|Path|None=None, verbose:bool=True) -> list:
     "Every fully-qualified emoji in each design as an `EmojiRecord`: picture (cached), captions, metadata, a split by concept."
     designs = check_designs(designs)
-    if held_out_design is not None and (held_out_design not in designs or len(designs) < 2):
-        raise ValueError(f"expected held_out_design to be one of the designs {list(designs)}, with another to train on, "
-                         f"got {held_out_design!r}")
+    check_held_out_design(held_out_design, designs)
     files = emoji_files(font, emoji_test, cldr)
     _, emojis = read_emoji_test(files['emoji_test'])
     splits = assign_splits({emoji_concept(e['name']) for e in emojis}, val, test, seed)   # one split for every design
-    notes, more = read_cldr_annotations(files['cldr']), {}
-    for d, package in fetch_emoji_designs(designs, packages).items():
-        for e, words in read_design_notes(d, package).items(): more.setdefault(e, []).extend(words)
+    notes, more = read_cldr_annotations(files['cldr']), design_words(designs, packages)
     records = []
     for design in designs:
         folder = build_design_images(design, image_size, packages, files['font'], files['emoji_test'], cache_dir, verbose)
@@ -257,11 +267,7 @@ def emoji_records(split:str|None=None,   # keep only 'train', 'val', 'test' or '
             captions = emoji_captions(e['name'], notes.get(plain, {}).get('keywords', []), more.get(plain, []))
             records.append(EmojiRecord(folder/emoji_file_name(e['emoji']), captions, s, concept,
                                        e['emoji'], e['name'], e['group'], e['subgroup'], concept, design))
-    if verbose:
-        count = lambda s: (len({r.concept for r in records if r.split == s}), sum(r.split == s for r in records))
-        per_design = f" pictures ({', '.join(f'{d} {sum(r.design == d for r in records)}' for d in designs)})" if len(designs) > 1 else ''
-        print(f"{len(records)} emoji{per_design}, {len(splits)} concepts: " + ', '.join(
-            f"{s} {count(s)[1]} ({count(s)[0]} concepts)" for s in ('train', 'val', 'test', 'design') if count(s)[1] or s != 'design'))
+    if verbose: print(emoji_split_summary(records, designs, len(splits)))
     return [r for r in records if split is None or r.split == split]
 
 # %% ../nbs/06_train_flickr.ipynb #148bc5c6
@@ -888,6 +894,14 @@ def read_design_notes(design:str, package:Path) -> dict:
                 out[''.join(chr(int(h, 16)) for h in u.split('-')).replace('\ufe0f', '')] = names
         return out
     return {}
+
+# %% ../nbs/A16_emoji_designs.ipynb #dsg00031b
+def design_words(designs:tuple, packages:str|Path|None=None) -> dict:
+    "The words the designs' own annotations give each emoji (its key without U+FE0F), every package read once."
+    more = {}
+    for d, package in fetch_emoji_designs(designs, packages).items():
+        for e, words in read_design_notes(d, package).items(): more.setdefault(e, []).extend(words)
+    return more
 
 # %% ../nbs/A16_emoji_designs.ipynb #dsg00036
 def emoji_source(source:str) -> dict:

@@ -235,6 +235,8 @@ def retrieval_metrics(image_features:torch.Tensor, text_features:torch.Tensor, t
         out[f'{name} mean rank'] = r.float().mean().item()
     return out
 
+
+# %% ../nbs/05_infonce.ipynb #ea05a002b
 def retrieval_chance(image_keys:list,            # (I,) the key of each image (its concept)
                      text_keys:list,             # (T,) the key of each text (the key of the image it was written for)
                      ks:tuple=(1, 5, 10)) -> dict:

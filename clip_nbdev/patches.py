@@ -197,6 +197,8 @@ def text_tower_state(state:dict) -> dict:
     "A CLIP's text-tower tensors: all but `visual.*` and `logit_scale` (CLIP keeps its text parts at the top level)."
     return {k: v for k, v in state.items() if not k.startswith('visual.') and k != 'logit_scale'}
 
+
+# %% ../nbs/00_patches.ipynb #ea000002b
 def relative_change(trained:torch.Tensor, init:torch.Tensor) -> float:
     "How far training moved a tensor from its initial value: ‖W − W₀‖ / ‖W₀‖ (0: not at all)."
     return ((trained.float() - init.float()).norm() / init.float().norm()).item()
@@ -241,6 +243,8 @@ def emoji_font(font:str|Path|None=None) -> ImageFont.FreeTypeFont:
     return load_emoji_font(find_file(font, EMOJI_FONTS, 'a colour emoji font',
                                      'apt-get install fonts-noto-color-emoji (macOS has Apple Color Emoji)'))
 
+
+# %% ../nbs/00_patches.ipynb #ea000008b
 def glyph_on_white(glyph:Image.Image, image_size:int=64, margin:float=0.06) -> Image.Image|None:
     "An RGBA picture cropped to its visible pixels, centred on a white square with a margin, resized; None if blank."
     glyph = glyph.convert('RGBA')

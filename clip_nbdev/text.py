@@ -19,7 +19,7 @@ import clip_nbdev
 from .attention import LayerNorm, QuickGELU, Transformer, causal_mask
 
 # %% auto #0
-__all__ = ['SOT_TEXT', 'EOT_TEXT', 'WORD_PATTERN', 'CLIP_NUM_MERGES', 'CHAR_VOCAB_SIZE', 'TOKENIZERS', 'TOKENIZER_VOCAB_SIZES', 'POOLS', 'bytes_to_unicode', 'byte_encode', 'make_captions', 'word_symbols', 'merge_pair', 'learn_bpe', 'bpe', 'default_bpe_path', 'load_merges', 'check_merges', 'Tokenizer', 'default_tokenizer', 'tokenize', 'CharTokenizer', 'char_tokenizer', 'fitted_tokenizer', 'TextTransformer', 'tokenizer_for', 'padding_mask', 'MAX_WORD_CHARS', 'bpe_heap', 'clean_text', 'fit_bpe']
+__all__ = ['SOT_TEXT', 'EOT_TEXT', 'WORD_PATTERN', 'CLIP_NUM_MERGES', 'CHAR_VOCAB_SIZE', 'TOKENIZERS', 'TOKENIZER_VOCAB_SIZES', 'POOLS', 'bytes_to_unicode', 'byte_encode', 'make_captions', 'word_symbols', 'merge_pair', 'learn_bpe', 'bpe', 'default_bpe_path', 'load_merges', 'check_merges', 'Tokenizer', 'default_tokenizer', 'tokenize', 'CharTokenizer', 'char_tokenizer', 'fitted_tokenizer', 'text_tower_options', 'TextTransformer', 'tokenizer_for', 'padding_mask', 'MAX_WORD_CHARS', 'bpe_heap', 'clean_text', 'fit_bpe']
 
 # %% ../nbs/04_text_encoder.ipynb #fef1933b
 def bytes_to_unicode() -> dict[int, str]:
@@ -257,6 +257,22 @@ TOKENIZERS = {'bpe': default_tokenizer, 'char': char_tokenizer}            # tex
 TOKENIZER_VOCAB_SIZES = {'bpe': 2 * 256 + CLIP_NUM_MERGES + 2, 'char': CHAR_VOCAB_SIZE}  # 49,408 and 258
 POOLS = ('eot', 'first', 'mean')
 
+# %% ../nbs/04_text_encoder.ipynb #b603e30z
+def text_tower_options(causal:bool, pool:str, tokenizer:str, merges:list|None, vocab_size:int|None) -> tuple:
+    "A text tower's options checked: (merges as 'a b' strings or None, vocab_size — the tokenizer's unless one is given)."
+    if not isinstance(causal, bool): raise ValueError(f"expected causal to be True or False, got {causal!r}")
+    if pool not in POOLS: raise ValueError(f"expected pool in {list(POOLS)}, got {pool!r}")
+    if tokenizer not in TOKENIZERS: raise ValueError(f"expected tokenizer in {list(TOKENIZERS)}, got {tokenizer!r}")
+    if causal and pool == 'first':
+        raise ValueError("pool='first' reads position 0, which causal attention lets see only itself; use causal=False")
+    if merges is not None:
+        if tokenizer != 'bpe': raise ValueError(f"merges apply to tokenizer='bpe', got tokenizer={tokenizer!r}")
+        merges = [' '.join(p) for p in check_merges(merges, 'text_cfg merges')]
+    needed = TOKENIZER_VOCAB_SIZES[tokenizer] if merges is None else 2 * 256 + len(merges) + 2
+    if merges is not None and vocab_size is not None and vocab_size < needed:
+        raise ValueError(f"expected vocab_size ≥ {needed} (256 + 256 bytes, {len(merges)} merges, 2 special tokens), got {vocab_size}")
+    return merges, needed if vocab_size is None else vocab_size
+
 # %% ../nbs/04_text_encoder.ipynb #b603e30a
 class TextTransformer(nn.Module):
     "CLIP's text encoder: (B, L ≤ context_length) token ids → (B, output_dim) features (OpenAI's: causal, read at end-of-text)."
@@ -273,18 +289,7 @@ class TextTransformer(nn.Module):
                  merges:list|None=None,        # BPE merges fitted to a corpus ('a b' strings, see fit_bpe); None: OpenAI's
                 ):
         super().__init__()
-        if not isinstance(causal, bool): raise ValueError(f"expected causal to be True or False, got {causal!r}")
-        if pool not in POOLS: raise ValueError(f"expected pool in {list(POOLS)}, got {pool!r}")
-        if tokenizer not in TOKENIZERS: raise ValueError(f"expected tokenizer in {list(TOKENIZERS)}, got {tokenizer!r}")
-        if causal and pool == 'first':
-            raise ValueError("pool='first' reads position 0, which causal attention lets see only itself; use causal=False")
-        if merges is not None:
-            if tokenizer != 'bpe': raise ValueError(f"merges apply to tokenizer='bpe', got tokenizer={tokenizer!r}")
-            merges = [' '.join(p) for p in check_merges(merges, 'text_cfg merges')]
-        needed = TOKENIZER_VOCAB_SIZES[tokenizer] if merges is None else 2 * 256 + len(merges) + 2
-        if merges is not None and vocab_size is not None and vocab_size < needed:
-            raise ValueError(f"expected vocab_size ≥ {needed} (256 + 256 bytes, {len(merges)} merges, 2 special tokens), got {vocab_size}")
-        vocab_size = needed if vocab_size is None else vocab_size
+        merges, vocab_size = text_tower_options(causal, pool, tokenizer, merges, vocab_size)
         self.context_length, self.vocab_size, self.output_dim = context_length, vocab_size, output_dim
         self.causal, self.pool, self.tokenizer_name, self.merges = causal, pool, tokenizer, merges
         self.token_embedding = nn.Embedding(vocab_size, width)

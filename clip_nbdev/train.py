@@ -34,7 +34,7 @@ __getattr__ = moved_names(__name__, {'main': ('clip_nbdev.cli', 'train_main'), '
                                      'emoji_model_cli': 'clip_nbdev.cli'})
 
 # %% auto #0
-__all__ = ['NO_DECAY_NAMES', 'TRAIN_MODELS', 'VAL_METRICS', 'MAX_SKIPPED_FRACTION', 'MIN_STEPS_CHECKED', 'BEST_KEYS', 'TRAIN_CAPTIONS', 'decays', 'param_groups', 'make_optimizer', 'warmup_cosine', 'make_scheduler', 'build_model', 'model_from_checkpoint', 'rng_states', 'set_rng_states', 'check_plain', 'save_checkpoint', 'load_checkpoint', 'embed_records', 'evaluate', 'validate', 'LoopConfig', 'TrainConfig', 'Trainer', 'TrainingError', 'architecture', 'better', 'EMOJI_TEXT_CFG', 'EMOJI_MODELS', 'EMOJI_DATA', 'EMOJI_RECIPE', 'EMOJI_MODEL_PATH', 'EMOJI_CAPTIONS', 'EMOJI_COMMAND', 'EMOJI_WORD_QUERIES', 'EMOJI_MAX_MB', 'keyword_captions', 'emoji_training_records', 'emoji_merges', 'emoji_architecture', 'train_emoji', 'emoji_preset', 'held_out_design_metrics', 'emoji_words', 'word_queries', 'emoji_sweep', 'fp16_state_dict', 'initial_weights', 'emoji_list', 'save_emoji_model', 'load_emoji_model', 'build_emoji_model', 'PRECISIONS', 'CPU_PRECISION', 'resolve_precision', 'autocast', 'set_grad_checkpointing', 'cpu_native_bf16', 'cpu_info', 'step_seconds', 'cpu_precision', 'pick_precision', 'read_model_json', 'init_distributed', 'train_data', 'split_records', 'make_run', 'write_run', 'train_clip', 'library_fingerprint', 'shared_run', 'plot_history', 'format_metrics', 'RUN_FILES', 'RESUME_KEYS', 'RESUME_MAY_CHANGE', 'check_out', 'remove_stale_temporaries', 'RunLock', 'resume_state', 'check_run_folder', 'resume_config', 'saved_config']
+__all__ = ['NO_DECAY_NAMES', 'TRAIN_MODELS', 'VAL_METRICS', 'MAX_SKIPPED_FRACTION', 'MIN_STEPS_CHECKED', 'BEST_KEYS', 'TRAIN_CAPTIONS', 'decays', 'param_groups', 'make_optimizer', 'warmup_cosine', 'make_scheduler', 'build_model', 'model_from_checkpoint', 'rng_states', 'set_rng_states', 'check_plain', 'save_checkpoint', 'load_checkpoint', 'embed_records', 'evaluate', 'validate', 'LoopConfig', 'TrainConfig', 'Trainer', 'TrainingError', 'architecture', 'better', 'EMOJI_TEXT_CFG', 'EMOJI_MODELS', 'EMOJI_DATA', 'EMOJI_RECIPE', 'EMOJI_MODEL_PATH', 'EMOJI_CAPTIONS', 'EMOJI_COMMAND', 'EMOJI_WORD_QUERIES', 'EMOJI_MAX_MB', 'keyword_captions', 'emoji_training_records', 'emoji_merges', 'emoji_architecture', 'fresh_emoji_model', 'fit_with_curve', 'train_emoji', 'emoji_preset', 'held_out_design_metrics', 'emoji_words', 'word_queries', 'emoji_sweep', 'fp16_state_dict', 'initial_weights', 'emoji_list', 'save_emoji_model', 'load_emoji_model', 'build_emoji_model', 'PRECISIONS', 'CPU_PRECISION', 'resolve_precision', 'autocast', 'set_grad_checkpointing', 'cpu_native_bf16', 'cpu_info', 'step_seconds', 'cpu_precision', 'pick_precision', 'read_model_json', 'init_distributed', 'train_data', 'split_records', 'make_run', 'write_run', 'train_clip', 'library_fingerprint', 'shared_run', 'plot_history', 'format_metrics', 'RUN_FILES', 'RESUME_KEYS', 'RESUME_MAY_CHANGE', 'check_out', 'remove_stale_temporaries', 'RunLock', 'resume_state', 'check_run_folder', 'resume_config', 'saved_config']
 
 # %% ../nbs/06b_train_loop.ipynb #00eed0d3
 NO_DECAY_NAMES = ('bn', 'ln', 'bias', 'logit_scale')   # open_clip's: BatchNorm, LayerNorm, biases, the temperature
@@ -466,6 +466,8 @@ def evaluate(self:Trainer, records:list, batch_size:int=256) -> dict:
     "Retrieval metrics of the model on `records` (see `evaluate`)."
     return evaluate(self.model, records, self.transform, self.tokenizer, batch_size, self.device, self.cfg.num_workers)
 
+
+# %% ../nbs/06b_train_loop.ipynb #lp000035b
 @patch
 def validate(self:Trainer) -> dict|None:
     "Validate on `val_records` (rank 0): record the metrics in the last history row; save `<out>/best.pt` when `best_metric` improves."
@@ -555,13 +557,32 @@ def emoji_architecture(tower:str='RN', merges:list|None=None, image_size:int|Non
                 **({'pool': text_pool, 'causal': text_pool == 'eot'} if text_pool else {}))
     return dict(arch, vision_cfg=vision, text_cfg=text)
 
+
+# %% ../nbs/06c_emoji.ipynb #eb000010y
+def fresh_emoji_model(train:list, seed:int, tower:str='RN', vocab_size:int|None=None, image_size:int|None=None,
+                      text_width:int|None=None, text_pool:str|None=None) -> tuple:
+    "(model, its initial weights): an `EMOJI_MODELS[tower]` CLIP, its merges fitted to `train`'s captions if `vocab_size`, seeded."
+    merges = emoji_merges(train, vocab_size) if vocab_size else None
+    torch.manual_seed(seed)                                            # the initialisation depends on the seed alone
+    model = CLIP(**emoji_architecture(tower, merges, image_size, text_width, text_pool))
+    return model, {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+def fit_with_curve(trainer:Trainer, epochs:int, eval_every:int, measure:Callable) -> tuple:
+    "Train to the end, calling `measure` every `eval_every` epochs on the way (0: never): (the measurements, wall s, CPU s)."
+    curve, wall, cpu = [], time.time(), time.process_time()
+    for epoch in range(eval_every, epochs, eval_every) if eval_every else []:
+        trainer.fit(max_steps=epoch * trainer.steps_per_epoch)
+        curve.append({'epoch': epoch, 'step': trainer.step, **measure()})
+    trainer.fit()
+    return curve, time.time() - wall, time.process_time() - cpu
+
+# %% ../nbs/06c_emoji.ipynb #eb000010b
 def train_emoji(tower:str='RN', data:str='emoji', vocab_size:int|None=None,   # None: OpenAI's 49,408 tokens; else merges fitted to the captions
                 image_size:int|None=None, text_width:int|None=None, text_pool:str|None=None, epochs:int=20, batch_size:int=128, lr:float=1e-3, warmup:int=30,
                 augment:bool=False, captions:str='keywords', seed:int=0, eval_split:str='test',
                 spread:bool=False,             # spread each concept's pictures over every epoch (see spread_order)
                 eval_every:int=0,            # also evaluate every this many epochs (0: only at the end): the held-out curve
-                progress:bool=False,
-                decay_embeddings:bool=True,
+                progress:bool=False, decay_embeddings:bool=True,
                 precision:str='auto',          # 'auto' asks the CPU/GPU which is faster (see "Precision")
                 split_seed:int|None=None) -> dict:    # the concept split's seed, if not the seed (vary the rest on one split)
     "Train an `EMOJI_MODELS[tower]` CLIP on `data`'s training split; returns the model, its initial weights, history, times, held-out metrics."
@@ -569,10 +590,7 @@ def train_emoji(tower:str='RN', data:str='emoji', vocab_size:int|None=None,   # 
     split = seed if split_seed is None else split_seed
     size = image_size or EMOJI_MODELS[tower]['vision_cfg']['input_resolution']
     train = emoji_training_records('train', size, captions, split, data)
-    merges = emoji_merges(train, vocab_size) if vocab_size else None
-    torch.manual_seed(seed)                                            # the initialisation depends on the seed alone
-    model = CLIP(**emoji_architecture(tower, merges, image_size, text_width, text_pool))
-    init = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    model, init = fresh_emoji_model(train, seed, tower, vocab_size, image_size, text_width, text_pool)
     tokenizer = tokenizer_for(model)
     cfg = TrainConfig(data=data, model=f'emoji-{tower}', epochs=epochs, batch_size=batch_size, lr=lr, warmup=warmup, augment=augment,
                       precision=precision, seed=seed, save_every=10**9, out='', eval_split=eval_split,
@@ -580,12 +598,7 @@ def train_emoji(tower:str='RN', data:str='emoji', vocab_size:int|None=None,   # 
     trainer = Trainer(cfg, model, train, tokenizer, size, device='cpu', progress=progress)
     held_out = emoji_training_records(eval_split, size, 'name+keywords', split, data, design='noto')   # the protocol: Noto's pictures
     measure = lambda: evaluate(model, held_out, clip_transform(size), tokenizer)
-    curve, wall, cpu = [], time.time(), time.process_time()
-    for epoch in range(eval_every, epochs, eval_every) if eval_every else []:
-        trainer.fit(max_steps=epoch * trainer.steps_per_epoch)
-        curve.append({'epoch': epoch, 'step': trainer.step, **measure()})
-    trainer.fit()
-    wall, cpu = time.time() - wall, time.process_time() - cpu        # evaluations along the way included (a few seconds)
+    curve, wall, cpu = fit_with_curve(trainer, epochs, eval_every, measure)   # wall and CPU seconds, evaluations included
     metrics = measure()
     return {'model': model.eval(), 'init': init,
             'config': asdict(cfg) | {'captions': captions, 'tower': tower, 'image_size': size, 'precision': trainer.precision,
@@ -629,6 +642,8 @@ def emoji_words(r) -> set:
     keywords = r.captions[1].split(', ') if len(r.captions) > 1 else []
     return set(re.findall(r"[a-z0-9]+", r.name.lower())) | set(keywords) | {w for k in keywords for w in re.findall(r"[a-z0-9]+", k)}
 
+
+# %% ../nbs/06c_emoji.ipynb #eb100010b
 def word_queries(model:CLIP, words=EMOJI_WORD_QUERIES, ks:tuple=(1, 5)) -> dict:
     "For each plain word, Noto's base emoji (no skin-tone or hair variants) ranked by the model: how many words find one they describe in the top k."
     size = model.image_size
@@ -691,6 +706,8 @@ def emoji_list(records:list) -> list:
         out.append({'emoji': r.emoji, 'name': r.name, 'concept': r.concept, 'captions': list(r.captions[:2])})
     return out
 
+
+# %% ../nbs/06c_emoji.ipynb #eb000041b
 def save_emoji_model(result:dict, path=EMOJI_MODEL_PATH) -> Path:
     "Write a `train_emoji` result as a weights-only checkpoint (fp16) with its held-out and training lists and some initial weights; history and metrics to a .json beside it."
     model, path = result['model'], Path(path)
