@@ -17,7 +17,7 @@ from fastcore.basics import patch
 from .patches import clip_transform, show_image
 
 # %% auto #0
-__all__ = ['SHAPE_COLOURS', 'SHAPE_NAMES', 'SHAPE_SIZES', 'SHAPE_POSITIONS', 'HELD_OUT_COMBOS', 'SHAPE_TEMPLATES', 'SHAPES_SPLITS', 'FLICKR30K_SPLITS', 'EMOJI_DESIGNS', 'NPM_INSTALL', 'EMOJI_SPLITS', 'Record', 'load_image', 'render_shape', 'shape_captions', 'shapes_records', 'show_records', 'assign_splits', 'read_flickr_kaggle', 'emoji_concept', 'emoji_designs_dir', 'check_designs', 'EmojiRecord', 'emoji_captions', 'check_held_out_design', 'emoji_split_summary', 'emoji_records', 'ImageRecords', 'PairDataset', 'EvalImages', 'caption_table', 'collate_skip', 'spread_order', 'ResumableSampler', 'ClipLoader', 'HF_FLICKR_COLUMNS', 'CAPTION_FILES', 'SOURCES', 'KAGGLE_HEADER', 'ArrowImage', 'read_hf_flickr', 'read_caption_folder', 'load_records', 'existing_path', 'existing_file', 'read_text_file', 'read_json_file', 'read_karpathy_json', 'read_results_csv', 'to_rgb', 'EMOJI_APT', 'EMOJI_TEST_FILES', 'CLDR_DIRS', 'EMOJI_IMAGE_SIZES', 'CAIROSVG_PIP', 'emoji_files', 'read_emoji_test', 'read_cldr_annotations', 'cache_root', 'emoji_cache_dir', 'emoji_file_name', 'make_once', 'build_emoji_images', 'npm_pack', 'fetch_emoji_designs', 'name_slug', 'code_point_name', 'fluent_slugs', 'design_file_names', 'match_design_files', 'render_design_image', 'build_design_images', 'read_design_notes', 'design_words', 'emoji_source', 'write_emoji_images']
+__all__ = ['SHAPE_COLOURS', 'SHAPE_NAMES', 'SHAPE_SIZES', 'SHAPE_POSITIONS', 'HELD_OUT_COMBOS', 'SHAPE_TEMPLATES', 'SHAPES_SPLITS', 'FLICKR30K_SPLITS', 'EMOJI_DESIGNS', 'NPM_INSTALL', 'EMOJI_SPLITS', 'Record', 'load_image', 'render_shape', 'shape_captions', 'shapes_records', 'show_records', 'assign_splits', 'read_flickr_kaggle', 'emoji_concept', 'emoji_designs_dir', 'check_designs', 'EmojiRecord', 'emoji_captions', 'check_held_out_design', 'emoji_split_summary', 'emoji_records', 'ImageRecords', 'PairDataset', 'EvalImages', 'caption_table', 'collate_skip', 'spread_order', 'ResumableSampler', 'ClipLoader', 'HF_FLICKR_COLUMNS', 'CAPTION_FILES', 'SOURCES', 'KAGGLE_HEADER', 'ArrowImage', 'read_hf_flickr', 'read_caption_folder', 'load_records', 'existing_path', 'existing_file', 'read_text_file', 'read_json_file', 'read_karpathy_json', 'read_results_csv', 'to_rgb', 'EMOJI_APT', 'EMOJI_TEST_FILES', 'CLDR_DIRS', 'EMOJI_IMAGE_SIZES', 'CAIROSVG_PIP', 'emoji_files', 'read_emoji_test', 'read_cldr_annotations', 'cache_root', 'emoji_cache_dir', 'emoji_file_name', 'make_once', 'build_emoji_images', 'npm_pack', 'fetch_emoji_designs', 'name_slug', 'code_point_name', 'fluent_slugs', 'design_file_names', 'match_design_files', 'render_design_image', 'build_design_images', 'read_design_notes', 'words_of_designs', 'emoji_source', 'write_emoji_images']
 
 # %% ../nbs/06_train_flickr.ipynb #d5058d1c
 @dataclass
@@ -255,7 +255,7 @@ def emoji_records(split:str|None=None,   # keep only 'train', 'val', 'test' or '
     files = emoji_files(font, emoji_test, cldr)
     _, emojis = read_emoji_test(files['emoji_test'])
     splits = assign_splits({emoji_concept(e['name']) for e in emojis}, val, test, seed)   # one split for every design
-    notes, more = read_cldr_annotations(files['cldr']), design_words(designs, packages)
+    notes, more = read_cldr_annotations(files['cldr']), words_of_designs(designs, packages)
     records = []
     for design in designs:
         folder = build_design_images(design, image_size, packages, files['font'], files['emoji_test'], cache_dir, verbose)
@@ -896,7 +896,7 @@ def read_design_notes(design:str, package:Path) -> dict:
     return {}
 
 # %% ../nbs/A16_emoji_designs.ipynb #dsg00031b
-def design_words(designs:tuple, packages:str|Path|None=None) -> dict:
+def words_of_designs(designs:tuple, packages:str|Path|None=None) -> dict:
     "The words the designs' own annotations give each emoji (its key without U+FE0F), every package read once."
     more = {}
     for d, package in fetch_emoji_designs(designs, packages).items():
