@@ -34,7 +34,7 @@ __getattr__ = moved_names(__name__, {'main': ('clip_nbdev.cli', 'train_main'), '
                                      'emoji_model_cli': 'clip_nbdev.cli'})
 
 # %% auto #0
-__all__ = ['NO_DECAY_NAMES', 'TRAIN_MODELS', 'VAL_METRICS', 'MAX_SKIPPED_FRACTION', 'MIN_STEPS_CHECKED', 'BEST_KEYS', 'TRAIN_CAPTIONS', 'decays', 'param_groups', 'make_optimizer', 'warmup_cosine', 'make_scheduler', 'build_model', 'model_from_checkpoint', 'rng_states', 'set_rng_states', 'check_plain', 'save_checkpoint', 'load_checkpoint', 'embed_records', 'evaluate', 'validate', 'LoopConfig', 'TrainConfig', 'Trainer', 'TrainingError', 'architecture', 'better', 'EMOJI_TEXT_CFG', 'EMOJI_MODELS', 'EMOJI_DATA', 'EMOJI_RECIPE', 'EMOJI_MODEL_PATH', 'EMOJI_CAPTIONS', 'EMOJI_COMMAND', 'EMOJI_WORD_QUERIES', 'EMOJI_MAX_MB', 'keyword_captions', 'emoji_training_records', 'emoji_merges', 'emoji_architecture', 'fresh_emoji_model', 'fit_with_curve', 'train_emoji', 'emoji_preset', 'held_out_design_metrics', 'emoji_words', 'word_queries', 'emoji_sweep', 'fp16_state_dict', 'initial_weights', 'emoji_list', 'save_emoji_model', 'load_emoji_model', 'build_emoji_model', 'PRECISIONS', 'CPU_PRECISION', 'resolve_precision', 'autocast', 'set_grad_checkpointing', 'cpu_native_bf16', 'cpu_info', 'step_seconds', 'cpu_precision', 'pick_precision', 'read_model_json', 'init_distributed', 'train_data', 'split_records', 'make_run', 'write_run', 'train_clip', 'library_fingerprint', 'shared_run', 'plot_history', 'format_metrics', 'RUN_FILES', 'RESUME_KEYS', 'RESUME_MAY_CHANGE', 'check_out', 'remove_stale_temporaries', 'RunLock', 'resume_state', 'check_run_folder', 'resume_config', 'saved_config']
+__all__ = ['NO_DECAY_NAMES', 'TRAIN_MODELS', 'VAL_METRICS', 'MAX_SKIPPED_FRACTION', 'MIN_STEPS_CHECKED', 'BEST_KEYS', 'TRAIN_CAPTIONS', 'decays', 'param_groups', 'make_optimizer', 'warmup_cosine', 'make_scheduler', 'build_model', 'model_from_checkpoint', 'rng_states', 'set_rng_states', 'check_plain', 'save_checkpoint', 'load_checkpoint', 'embed_records', 'evaluate', 'validate', 'LoopConfig', 'TrainConfig', 'Trainer', 'TrainingError', 'architecture', 'better', 'EMOJI_TEXT_CFG', 'EMOJI_MODELS', 'EMOJI_DATA', 'EMOJI_RECIPE', 'EMOJI_MODEL_PATH', 'EMOJI_CAPTIONS', 'EMOJI_COMMAND', 'EMOJI_WORD_QUERIES', 'EMOJI_MAX_MB', 'NAME_GROUPS', 'keyword_captions', 'emoji_training_records', 'emoji_merges', 'emoji_architecture', 'fresh_emoji_model', 'fit_with_curve', 'train_emoji', 'emoji_preset', 'held_out_design_metrics', 'emoji_words', 'word_queries', 'emoji_sweep', 'fp16_state_dict', 'initial_weights', 'emoji_list', 'save_emoji_model', 'load_emoji_model', 'build_emoji_model', 'caption_words', 'name_groups', 'PRECISIONS', 'CPU_PRECISION', 'resolve_precision', 'autocast', 'set_grad_checkpointing', 'cpu_native_bf16', 'cpu_info', 'step_seconds', 'cpu_precision', 'pick_precision', 'read_model_json', 'init_distributed', 'train_data', 'split_records', 'make_run', 'write_run', 'train_clip', 'library_fingerprint', 'shared_run', 'plot_history', 'format_metrics', 'RUN_FILES', 'RESUME_KEYS', 'RESUME_MAY_CHANGE', 'check_out', 'remove_stale_temporaries', 'RunLock', 'resume_state', 'check_run_folder', 'resume_config', 'saved_config']
 
 # %% ../nbs/06b_train_loop.ipynb #00eed0d3
 NO_DECAY_NAMES = ('bn', 'ln', 'bias', 'logit_scale')   # open_clip's: BatchNorm, LayerNorm, biases, the temperature
@@ -504,6 +504,7 @@ TRAIN_CAPTIONS = {}   # a source's name → function of a record giving its trai
 
 # %% ../nbs/06c_emoji.ipynb #eb000002
 import clip_nbdev
+from collections import Counter
 from dataclasses import replace
 from PIL import Image
 from .data import emoji_records, emoji_source, load_image
@@ -745,6 +746,17 @@ def build_emoji_model(out=EMOJI_MODEL_PATH, seed:int=0, threads:int=1, **recipe)
     result['word_queries'] = word_queries(model)
     save_emoji_model(result, out)
     return result
+
+# %% ../nbs/06c_emoji.ipynb #ec500007
+NAME_GROUPS = ('every name word seen in training', 'a name word never in training', 'roles drawn 18 ways')
+def caption_words(texts) -> set:
+    "The lower-case words (runs of letters and digits) of `texts`."
+    return {w for t in texts for w in re.findall(r"[a-z0-9]+", t.lower())}
+
+def name_groups(held_out:list, train_captions:list) -> dict:
+    "Each held-out record's concept → its row of `NAME_GROUPS`: a role drawn 18 ways (18 or more pictures), else whether every word of its name occurs in a training caption."
+    seen, pictures = caption_words(train_captions), Counter(r.concept for r in held_out)
+    return {c: NAME_GROUPS[2] if pictures[c] >= 18 else NAME_GROUPS[1] if caption_words([c]) - seen else NAME_GROUPS[0] for c in pictures}
 
 # %% ../nbs/A10_precision.ipynb #d46f0338
 PRECISIONS = ('auto', 'fp32', 'bf16', 'fp16')
