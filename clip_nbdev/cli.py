@@ -101,7 +101,7 @@ def train_main(data:str='shapes',                   # training data: 'shapes', a
     given = _GIVEN.get()
     if data == 'emoji' and resume is None and ('model' not in given if given is not None else model == 'RN-shapes'):
         recipe = {k: v for k, v in EMOJI_COMMAND.items() if given is None or k not in given or k == 'data'}
-        print(f"--data emoji without --model trains the emoji recipe, shortened: {', '.join(f'{k} {v}' for k, v in recipe.items())} "
+        print(f"--data emoji without --model trains the emoji recipe's fast version: {', '.join(f'{k} {v}' for k, v in recipe.items())} "
               "(name a --model to train it on Noto's pictures only)")
         options |= recipe
     return train_clip(TrainConfig(**options), resume=resume, max_steps=max_steps, progress=not quiet, overwrite=overwrite,
@@ -161,7 +161,7 @@ def emoji_cli(argv:list|None=None):
 # %% ../nbs/A6_cli.ipynb #cl000030
 def emoji_model_main(out:str=str(EMOJI_MODEL_PATH),  # where to write the checkpoint (a .json with history and metrics goes beside it)
                      seed:int=0,                     # seed of the split, the initialisation, the shuffle and the caption draws
-                     threads:int=1,                  # torch CPU threads (the packaged metrics were measured with 1)
+                     threads:int=2,                  # torch CPU threads (the packaged metrics were measured with 2)
                     ):
     "Build the packaged emoji model: train `EMOJI_RECIPE` on the emoji training split and save it (fp16, weights only)."
     result = build_emoji_model(out, seed, threads)

@@ -513,12 +513,13 @@ from .text import fit_bpe
 # %% ../nbs/06c_emoji.ipynb #eb000004
 EMOJI_TEXT_CFG = dict(context_length=32, width=128, heads=2, layers=2)   # + the merges fitted to the training captions
 EMOJI_MODELS = {   # the towers compared below; 'RN' is the packaged model's
-    'RN':  dict(embed_dim=64, vision_cfg=dict(layers=(1, 1, 1, 1), width=24, heads=12, input_resolution=64), text_cfg=EMOJI_TEXT_CFG),
+    'RN':  dict(embed_dim=64, vision_cfg=dict(layers=(1, 1, 1, 1), width=24, heads=12, input_resolution=64,
+                                                 channels_last=True), text_cfg=EMOJI_TEXT_CFG),
     'ViT': dict(embed_dim=64, vision_cfg=dict(input_resolution=64, patch_size=8, width=96, layers=3, heads=1), text_cfg=EMOJI_TEXT_CFG),
 }
 EMOJI_DATA = 'emoji:noto,twemoji,openmoji,heldout=fluent'   # three designs to train on; Fluent's pictures test a design never seen
-EMOJI_RECIPE = dict(tower='RN', data=EMOJI_DATA, vocab_size=4096, epochs=10, batch_size=128, lr=1e-3, warmup=30, augment=True,
-                    captions='keywords', spread=True, seed=0, eval_every=2)   # chosen below by measurement; eval_every only records the held-out curve
+EMOJI_RECIPE = dict(tower='RN', data=EMOJI_DATA, vocab_size=4096, epochs=20, batch_size=128, lr=1e-3, warmup=30, augment=False,
+                    captions='keywords', spread=True, seed=0, eval_every=4)   # chosen below by measurement; eval_every only records the held-out curve
 EMOJI_MODEL_PATH = Path(clip_nbdev.__file__).parent/'assets'/'emoji.pt'   # the packaged model (package data)
 
 # %% ../nbs/06c_emoji.ipynb #eb000007
@@ -608,16 +609,18 @@ def train_emoji(tower:str='RN', data:str='emoji', vocab_size:int|None=None,   # 
             'wall_s': wall, 'cpu_s': cpu, 'load': os.getloadavg()[0], 'threads': torch.get_num_threads()}
 
 # %% ../nbs/06c_emoji.ipynb #ec100002
-def emoji_preset(data:str) -> dict:
-    "`CLIP` arguments of the emoji recipe's model for training on `data` (an emoji source): its tower, with merges fitted to data's training captions."
+def emoji_preset(data:str, image_size:int|None=None) -> dict:
+    "`CLIP` arguments of the emoji recipe's model for training on `data` (an emoji source): its tower at `image_size` (None: 64 px), with merges fitted to data's training captions."
     if data.partition(':')[0] != 'emoji': raise ValueError(f"expected an emoji source for --model emoji ('emoji' or 'emoji:DESIGN,...'), got {data!r}")
     train = emoji_records('train', seed=0, verbose=False, **emoji_source(data))
     train = [replace(r, captions=keyword_captions(r)) for r in train]                        # the captions the trainer draws from
-    return emoji_architecture(EMOJI_RECIPE['tower'], emoji_merges(train, EMOJI_RECIPE['vocab_size']))
+    return emoji_architecture(EMOJI_RECIPE['tower'], emoji_merges(train, EMOJI_RECIPE['vocab_size']), image_size)
 
 TRAIN_MODELS['emoji'] = emoji_preset
+TRAIN_MODELS['emoji-32px'] = partial(emoji_preset, image_size=32)   # the same model reading 32-px pictures: a quarter of the pixels
 TRAIN_CAPTIONS['emoji'] = keyword_captions         # the command trains on the captions the recipe trains on
-EMOJI_COMMAND = dict(data=EMOJI_DATA, model='emoji', epochs=6, augment=True, spread=True)   # `clip_nbdev_train --data emoji`
+EMOJI_COMMAND = dict(data=EMOJI_DATA, model='emoji-32px', epochs=30, augment=True, spread=True)   # `clip_nbdev_train --data emoji`
+
 
 # %% ../nbs/06c_emoji.ipynb #eb100010
 def held_out_design_metrics(model:CLIP, data:str, seed:int=0) -> dict:
@@ -663,7 +666,7 @@ def word_queries(model:CLIP, words=EMOJI_WORD_QUERIES, ks:tuple=(1, 5)) -> dict:
 def emoji_sweep(runs:list,       # dicts of train_emoji arguments, each with a 'name'
                 path,            # JSON file the results are appended to (runs already in it are skipped)
                 threads:int=2) -> list:
-    "Train every run of a comparison, appending its settings, times and held-out metrics to `path` as it finishes."
+    "Train every run of a comparison, appending its settings, times, held-out metrics and word-query hits to `path` as it finishes."
     torch.set_num_threads(threads)
     path = Path(path)
     done = json.loads(path.read_text()) if path.exists() else []
@@ -673,12 +676,13 @@ def emoji_sweep(runs:list,       # dicts of train_emoji arguments, each with a '
         info = cpu_info()
         extra = {'held-out design': held_out_design_metrics(r['model'], r['config']['data'], r['config']['split_seed'])} \
                 if emoji_source(r['config']['data']).get('held_out_design') else {}
+        words = {k: v for k, v in word_queries(r['model']).items() if k in ('top-1', 'top-5')}   # the 30 plain-word queries
         done.append(dict(run, wall_s=round(r['wall_s'], 1), cpu_s=round(r['cpu_s'], 1), load=round(r['load'], 1), threads=r['threads'],
                          precision=r['config']['precision'], cpu=f"{info['kernels']}, native bf16: {info['native_bf16']}",
                          vocab=r['model'].vocab_size, megabytes=round(2 * sum(p.numel() for p in r['model'].parameters()) / 1e6, 2),
                          steps=len(r['history']), final_loss=round(r['history'][-1]['loss'], 3),
                          loss=[round(h['loss'], 3) for h in r['history']], metrics={k: round(v, 2) for k, v in r['metrics'].items()},
-                         curve=[{k: round(v, 2) for k, v in c.items()} for c in r['curve']], **extra))
+                         curve=[{k: round(v, 2) for k, v in c.items()} for c in r['curve']], words=words, **extra))
         path.write_text(json.dumps(done, indent=1, ensure_ascii=False))
         print(run['name'], format_metrics(r['metrics']).replace('\n', ' | '), f"{r['cpu_s']:.0f} CPU-s", flush=True)
     return done
@@ -730,7 +734,7 @@ def load_emoji_model(path=EMOJI_MODEL_PATH) -> tuple:
     return model_from_checkpoint(ckpt), ckpt              # float16 → float32 on the way in
 
 # %% ../nbs/06c_emoji.ipynb #eb000043
-def build_emoji_model(out=EMOJI_MODEL_PATH, seed:int=0, threads:int=1, **recipe) -> dict:
+def build_emoji_model(out=EMOJI_MODEL_PATH, seed:int=0, threads:int=2, **recipe) -> dict:
     "Train `EMOJI_RECIPE` (overridden by `recipe`) with a fixed seed, round to fp16, measure what it learnt, save to `out`."
     torch.set_num_threads(threads)
     result = train_emoji(**(EMOJI_RECIPE | recipe | {'seed': seed}))
