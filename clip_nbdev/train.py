@@ -619,7 +619,7 @@ def emoji_preset(data:str, image_size:int|None=None) -> dict:
 TRAIN_MODELS['emoji'] = emoji_preset
 TRAIN_MODELS['emoji-32px'] = partial(emoji_preset, image_size=32)   # the same model reading 32-px pictures: a quarter of the pixels
 TRAIN_CAPTIONS['emoji'] = keyword_captions         # the command trains on the captions the recipe trains on
-EMOJI_COMMAND = dict(data=EMOJI_DATA, model='emoji-32px', epochs=30, augment=True, spread=True)   # `clip_nbdev_train --data emoji`
+EMOJI_COMMAND = dict(data=EMOJI_DATA, model='emoji-32px', epochs=20, augment=True, spread=True)   # `clip_nbdev_train --data emoji`
 
 
 # %% ../nbs/06c_emoji.ipynb #eb100010
