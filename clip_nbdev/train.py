@@ -621,7 +621,6 @@ TRAIN_MODELS['emoji-32px'] = partial(emoji_preset, image_size=32)   # the same m
 TRAIN_CAPTIONS['emoji'] = keyword_captions         # the command trains on the captions the recipe trains on
 EMOJI_COMMAND = dict(data=EMOJI_DATA, model='emoji-32px', epochs=20, augment=True, spread=True)   # `clip_nbdev_train --data emoji`
 
-
 # %% ../nbs/06c_emoji.ipynb #eb100010
 def held_out_design_metrics(model:CLIP, data:str, seed:int=0) -> dict:
     "Retrieval among the training concepts drawn in `data`'s held-out design, and among the same concepts in each training design."
