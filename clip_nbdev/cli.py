@@ -159,11 +159,12 @@ def emoji_cli(argv:list|None=None):
     print(f"wrote {len(paths)} emoji images to {a.out}")
 
 # %% ../nbs/A6_cli.ipynb #cl000030
-def emoji_model_main(out:str=str(EMOJI_MODEL_PATH),  # where to write the checkpoint (a .json with history and metrics goes beside it)
+def emoji_model_main(out:str=None,                   # where to write the checkpoint, a .json with history and metrics beside it (default: the packaged file)
                      seed:int=0,                     # seed of the split, the initialisation, the shuffle and the caption draws
                      threads:int=2,                  # torch CPU threads (the packaged metrics were measured with 2)
                     ):
     "Build the packaged emoji model: train `EMOJI_RECIPE` on the emoji training split and save it (fp16, weights only)."
+    out = out or str(EMOJI_MODEL_PATH)
     result = build_emoji_model(out, seed, threads)
     print(f"{len(result['history'])} steps in {result['wall_s']:.0f} s ({result['cpu_s']:.0f} CPU-s); wrote {out} "
           f"({Path(out).stat().st_size / 1e6:.1f} MB)\nheld-out concepts:\n{format_metrics(result['metrics'])}")

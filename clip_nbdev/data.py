@@ -273,26 +273,28 @@ def emoji_records(split:str|None=None,   # keep only 'train', 'val', 'test' or '
 # %% ../nbs/06_train_flickr.ipynb #148bc5c6
 class ImageRecords(Dataset):
     "Base of the datasets over records: `image(i)` is record i's transformed image, or None (warned once, kept in `bad`) if it can't be read."
-    def __init__(self, records:list, transform:Callable):
+    def __init__(self, records:list, transform:Callable, cache:bool=False):   # cache: keep each transformed image (a fixed transform)
         if not records: raise ValueError("expected a non-empty list of records, got an empty one")
-        self.records, self.transform, self.bad = list(records), transform, set()
+        self.records, self.transform, self.bad, self.cached = list(records), transform, set(), {} if cache else None
     def __len__(self): return len(self.records)
 
     def image(self, i:int):
+        if self.cached and i in self.cached: return self.cached[i]
         try: im = load_image(self.records[i].image)
         except Exception as e:                     # missing, truncated or not an image at all: PIL raises several types
             if i not in self.bad: warnings.warn(f"skipping unreadable image {self.records[i].image}: {type(e).__name__}: {e}")
             self.bad.add(i)
             return None
-        return self.transform(im)
+        x = self.transform(im)
+        return x if self.cached is None else self.cached.setdefault(i, x)
 
 # %% ../nbs/06_train_flickr.ipynb #dt000018
 class PairDataset(ImageRecords):
     "Training pairs (image tensor, token ids): record i's image with one caption drawn at random per (seed, epoch, i); None if unreadable."
     def __init__(self, records:list, transform:Callable,
                  tokenizer:Callable,                   # list of n texts → LongTensor (n, context_length)
-                 seed:int=0):
-        super().__init__(records, transform)
+                 seed:int=0, cache:bool=False):     # cache: see `ImageRecords`
+        super().__init__(records, transform, cache)
         self.tokenizer, self.seed, self.epoch, self._tokens = tokenizer, seed, 0, {}
     def set_epoch(self, epoch:int): self.epoch = epoch
 

@@ -34,7 +34,7 @@ def text_tower_sha(path) -> str:
     return h.hexdigest()[:12]
 
 def locked_text_clip(vision_cfg:dict=EMOJI_VIT_CFG,       # VisionTransformer arguments of the new image tower
-                     text_from=EMOJI_MODEL_PATH,          # the checkpoint whose text tower is copied and frozen
+                     text_from=None,                     # the checkpoint whose text tower is copied and frozen (None: the packaged model)
                     ) -> CLIP:
     "A CLIP with a fresh ViT image tower and the text tower (and temperature) of `text_from`, the text weights frozen."
     teacher, ckpt = load_emoji_model(text_from)
@@ -50,7 +50,7 @@ def locked_text_clip(vision_cfg:dict=EMOJI_VIT_CFG,       # VisionTransformer ar
 
 # %% ../nbs/A5_emoji_vit.ipynb #ev000009
 def train_emoji_vit(epochs:int=30, batch_size:int=128, lr:float=1e-3, warmup:int=30, augment:bool=True,
-                    seed:int=0, vision_cfg:dict=EMOJI_VIT_CFG, text_from=EMOJI_MODEL_PATH, max_steps:int|None=None,
+                    seed:int=0, vision_cfg:dict=EMOJI_VIT_CFG, text_from=None, max_steps:int|None=None,
                     precision:str='auto') -> dict:
     "Train a ViT image tower on the emoji training split against the frozen text tower of `text_from`."
     random.seed(seed); np.random.seed(seed); torch.manual_seed(seed)
@@ -65,7 +65,7 @@ def train_emoji_vit(epochs:int=30, batch_size:int=128, lr:float=1e-3, warmup:int
     trainer.fit(max_steps=max_steps)
     wall, cpu = time.time() - wall, time.process_time() - cpu
     return {'model': model.eval(), 'init': init,
-            'config': asdict(cfg) | {'vision_cfg': dict(vision_cfg), 'text_from': text_tower_sha(text_from), 'precision': trainer.precision},
+            'config': asdict(cfg) | {'vision_cfg': dict(vision_cfg), 'text_from': text_tower_sha(text_from or EMOJI_MODEL_PATH), 'precision': trainer.precision},
             'history': trainer.history, 'wall_s': wall, 'cpu_s': cpu, 'load': os.getloadavg()[0], 'threads': torch.get_num_threads()}
 
 def held_out_metrics(model:CLIP, seed:int=0) -> dict:
@@ -74,15 +74,15 @@ def held_out_metrics(model:CLIP, seed:int=0) -> dict:
     return evaluate(model, records, clip_transform(model.image_size), tokenizer_for(model))
 
 # %% ../nbs/A5_emoji_vit.ipynb #ev000010
-def load_emoji_vit(path=EMOJI_VIT_PATH, text_from=EMOJI_MODEL_PATH) -> tuple:
+def load_emoji_vit(path=None, text_from=None) -> tuple:   # None: the shipped `EMOJI_VIT_PATH`, the packaged `EMOJI_MODEL_PATH`
     "(model, checkpoint): the shipped ViT image tower joined to the text tower of `text_from`, float32, eval mode."
-    ckpt = torch.load(path, map_location='cpu', weights_only=True)
+    ckpt = torch.load(path or EMOJI_VIT_PATH, map_location='cpu', weights_only=True)
     model = locked_text_clip(ckpt['vision_cfg'], text_from)
     model.visual.load_state_dict(ckpt['visual'])
     with torch.no_grad(): model.logit_scale.fill_(ckpt['logit_scale'])
     return model.eval(), ckpt
 
-def build_emoji_vit(out=EMOJI_VIT_PATH, threads:int=1, **kwargs) -> dict:
+def build_emoji_vit(out=None, threads:int=1, **kwargs) -> dict:   # out None: the shipped file, `EMOJI_VIT_PATH`
     "Train with `train_emoji_vit(**kwargs)`, round the ViT to fp16, measure it held out, save only its weights to `out`."
     torch.set_num_threads(threads)
     result = train_emoji_vit(**kwargs)
@@ -91,7 +91,7 @@ def build_emoji_vit(out=EMOJI_VIT_PATH, threads:int=1, **kwargs) -> dict:
     result['metrics'] = held_out_metrics(model, result['config']['seed'])
     held = emoji_list(emoji_training_records('test', model.image_size, 'name+keywords', result['config']['seed']))
     room = EMOJI_MAX_MB * 1e6 - 2 * sum(v.numel() for v in model.visual.state_dict().values()) - 300e3
-    save_checkpoint(out, visual=fp16_state_dict(model.visual), vision_cfg=result['config']['vision_cfg'],
+    save_checkpoint(out or EMOJI_VIT_PATH, visual=fp16_state_dict(model.visual), vision_cfg=result['config']['vision_cfg'],
                     init={k.removeprefix('visual.'): v for k, v in initial_weights(result['init'], room).items()}, held_out=held,
                     embed_dim=model.embed_dim, logit_scale=model.logit_scale.item(), text_from=result['config']['text_from'],
                     config=result['config'], metrics=result['metrics'], wall_s=round(result['wall_s'], 1),
@@ -100,12 +100,13 @@ def build_emoji_vit(out=EMOJI_VIT_PATH, threads:int=1, **kwargs) -> dict:
     return result
 
 @call_parse
-def emoji_vit_main(out:str=str(EMOJI_VIT_PATH),  # where to write the ViT tower's weights
+def emoji_vit_main(out:str=None,                # where to write the ViT tower's weights (default: the shipped file, in the package)
                    epochs:int=30,                # passes over the emoji training split
                    seed:int=0,                   # seed of the split, the initialisation, the shuffle and the caption draws
                    threads:int=1,                # torch CPU threads (the shipped file was built with 1)
                   ):
     "Build `emoji_vit.pt`: a ViT trained against the packaged model's frozen text tower (`python -m clip_nbdev.emoji_vit`)."
+    out = out or str(EMOJI_VIT_PATH)
     r = build_emoji_vit(out, threads, epochs=epochs, seed=seed)
     print(f"{len(r['history'])} steps in {r['wall_s']:.0f} s ({r['cpu_s']:.0f} CPU-s); wrote {out} "
           f"({Path(out).stat().st_size / 1e6:.2f} MB)\nheld-out concepts:\n{format_metrics(r['metrics'])}")

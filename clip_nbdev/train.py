@@ -16,6 +16,7 @@ import torch.nn as nn
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 import matplotlib.pyplot as plt
+from PIL import Image
 from tqdm import tqdm
 from fastcore.basics import patch
 from .patches import clip_transform, pick_device
@@ -201,8 +202,7 @@ def validate(model:nn.Module, records:list, transform, tokenizer,
     image_features, text_features, text_image, kept = embed_records(model, records, transform, tokenizer, batch_size, device, num_workers)
     first = torch.tensor(np.cumsum([0] + [len(r.captions) for r in kept])[:-1])     # (I,) each image's first caption
     image_features, pair_text = image_features, text_features[first]                  # (I, D), (I, D)
-    n = len(kept)
-    size = min(loss_batch, n)
+    n, size = len(kept), min(loss_batch, len(kept))
     if size < 2: raise ValueError(f"expected at least 2 readable validation images, got {n}")
     scale = model.logit_scale.detach().exp().float().cpu()
     loss_fn = ClipLoss()
@@ -288,8 +288,7 @@ class Trainer:
         if cfg.grad_checkpointing: set_grad_checkpointing(self.model)
         self.net = DistributedDataParallel(self.model) if world_size > 1 else self.model
         self.loader = self.make_loader(train_records, image_size)
-        self.steps_per_epoch = len(self.loader)
-        self.total_steps = cfg.epochs * self.steps_per_epoch
+        self.steps_per_epoch, self.total_steps = len(self.loader), cfg.epochs * len(self.loader)
         self.optimizer = make_optimizer(self.model, cfg.lr, cfg.weight_decay, (cfg.beta1, cfg.beta2), cfg.eps, cfg.decay_embeddings)
         self.scheduler = make_scheduler(self.optimizer, self.warmup_steps(), self.total_steps)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision == 'fp16')
@@ -305,9 +304,11 @@ def make_loader(self:Trainer, train_records, image_size:int) -> ClipLoader:
     "This process's training batches: `train_records` if it is a ready `ClipLoader`, else one over a `PairDataset` of them; checked."
     cfg = self.cfg
     if isinstance(train_records, ClipLoader): loader = train_records
-    else: loader = ClipLoader(PairDataset(train_records, clip_transform(image_size, train=cfg.augment), self.tokenizer, cfg.seed),
-                              cfg.batch_size // self.world_size, train=True, num_workers=cfg.num_workers, seed=cfg.seed,
-                              rank=self.rank, world_size=self.world_size, keys=[r.key for r in train_records] if cfg.spread else None)
+    else:                        # pictures already in memory and not augmented: each is transformed once (`cache`), not every epoch
+        pairs = PairDataset(train_records, clip_transform(image_size, train=cfg.augment), self.tokenizer, cfg.seed,
+                            cache=not cfg.augment and all(isinstance(r.image, Image.Image) for r in train_records))
+        loader = ClipLoader(pairs, cfg.batch_size // self.world_size, train=True, num_workers=cfg.num_workers, seed=cfg.seed,
+                            rank=self.rank, world_size=self.world_size, keys=[r.key for r in train_records] if cfg.spread else None)
     if len(loader) == 0: raise ValueError(f"expected at least batch_size={cfg.batch_size} training images, got {len(loader.dataset)}")
     if hasattr(loader.dataset, 'image') and not any(loader.dataset.image(i) is not None for i in range(len(loader.dataset))):
         raise ValueError(f"expected readable training images, got none among the {len(loader.dataset)} of {cfg.data}")
@@ -619,7 +620,7 @@ def emoji_preset(data:str, image_size:int|None=None) -> dict:
 TRAIN_MODELS['emoji'] = emoji_preset
 TRAIN_MODELS['emoji-32px'] = partial(emoji_preset, image_size=32)   # the same model reading 32-px pictures: a quarter of the pixels
 TRAIN_CAPTIONS['emoji'] = keyword_captions         # the command trains on the captions the recipe trains on
-EMOJI_COMMAND = dict(data=EMOJI_DATA, model='emoji-32px', epochs=20, augment=True, spread=True)   # `clip_nbdev_train --data emoji`
+EMOJI_COMMAND = dict(data=EMOJI_DATA, model='emoji-32px', epochs=20, augment=False, spread=True)   # `clip_nbdev_train --data emoji`
 
 # %% ../nbs/06c_emoji.ipynb #eb100010
 def held_out_design_metrics(model:CLIP, data:str, seed:int=0) -> dict:
@@ -712,9 +713,9 @@ def emoji_list(records:list) -> list:
 
 
 # %% ../nbs/06c_emoji.ipynb #eb000041b
-def save_emoji_model(result:dict, path=EMOJI_MODEL_PATH) -> Path:
+def save_emoji_model(result:dict, path=None) -> Path:   # None: the packaged file, `EMOJI_MODEL_PATH`
     "Write a `train_emoji` result as a weights-only checkpoint (fp16) with its held-out and training lists and some initial weights; history and metrics to a .json beside it."
-    model, path = result['model'], Path(path)
+    model, path = result['model'], Path(path or EMOJI_MODEL_PATH)
     path.parent.mkdir(parents=True, exist_ok=True)
     info = {k: result[k] for k in ('metrics', 'config', 'held_out_design', 'word_queries') if k in result} | {
             'wall_s': round(result['wall_s'], 1), 'cpu_s': round(result['cpu_s'], 1), 'load': round(result['load'], 2), 'threads': result['threads']}
@@ -727,13 +728,13 @@ def save_emoji_model(result:dict, path=EMOJI_MODEL_PATH) -> Path:
     path.with_suffix('.json').write_text(json.dumps(info | log, indent=1, ensure_ascii=False))
     return path
 
-def load_emoji_model(path=EMOJI_MODEL_PATH) -> tuple:
-    "(model, checkpoint): the packaged emoji CLIP in float32, eval mode, read with `weights_only=True`."
-    ckpt = load_checkpoint(path)                          # weights_only=True: tensors and plain values
+def load_emoji_model(path=None) -> tuple:               # None: the packaged file, `EMOJI_MODEL_PATH`
+    "(model, checkpoint): the packaged emoji CLIP (or the one at `path`) in float32, eval mode, read with `weights_only=True`."
+    ckpt = load_checkpoint(path or EMOJI_MODEL_PATH)                          # weights_only=True: tensors and plain values
     return model_from_checkpoint(ckpt), ckpt              # float16 → float32 on the way in
 
 # %% ../nbs/06c_emoji.ipynb #eb000043
-def build_emoji_model(out=EMOJI_MODEL_PATH, seed:int=0, threads:int=2, **recipe) -> dict:
+def build_emoji_model(out=None, seed:int=0, threads:int=2, **recipe) -> dict:   # out None: the packaged file, `EMOJI_MODEL_PATH`
     "Train `EMOJI_RECIPE` (overridden by `recipe`) with a fixed seed, round to fp16, measure what it learnt, save to `out`."
     torch.set_num_threads(threads)
     result = train_emoji(**(EMOJI_RECIPE | recipe | {'seed': seed}))
