@@ -293,7 +293,7 @@ class PairDataset(ImageRecords):
     "Training pairs (image tensor, token ids): record i's image with one caption drawn at random per (seed, epoch, i); None if unreadable."
     def __init__(self, records:list, transform:Callable,
                  tokenizer:Callable,                   # list of n texts → LongTensor (n, context_length)
-                 seed:int=0, cache:bool=False):     # cache: see `ImageRecords`
+                 seed:int=0, cache:bool=False):     # cache: keep each transformed image, as in ImageRecords
         super().__init__(records, transform, cache)
         self.tokenizer, self.seed, self.epoch, self._tokens = tokenizer, seed, 0, {}
     def set_epoch(self, epoch:int): self.epoch = epoch

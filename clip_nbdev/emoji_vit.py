@@ -34,7 +34,7 @@ def text_tower_sha(path) -> str:
     return h.hexdigest()[:12]
 
 def locked_text_clip(vision_cfg:dict=EMOJI_VIT_CFG,       # VisionTransformer arguments of the new image tower
-                     text_from=None,                     # the checkpoint whose text tower is copied and frozen (None: the packaged model)
+                     text_from:str|Path|None=None,       # the checkpoint whose text tower is copied and frozen (None: the packaged model)
                     ) -> CLIP:
     "A CLIP with a fresh ViT image tower and the text tower (and temperature) of `text_from`, the text weights frozen."
     teacher, ckpt = load_emoji_model(text_from)
@@ -50,7 +50,7 @@ def locked_text_clip(vision_cfg:dict=EMOJI_VIT_CFG,       # VisionTransformer ar
 
 # %% ../nbs/A5_emoji_vit.ipynb #ev000009
 def train_emoji_vit(epochs:int=30, batch_size:int=128, lr:float=1e-3, warmup:int=30, augment:bool=True,
-                    seed:int=0, vision_cfg:dict=EMOJI_VIT_CFG, text_from=None, max_steps:int|None=None,
+                    seed:int=0, vision_cfg:dict=EMOJI_VIT_CFG, text_from:str|Path|None=None, max_steps:int|None=None,
                     precision:str='auto') -> dict:
     "Train a ViT image tower on the emoji training split against the frozen text tower of `text_from`."
     random.seed(seed); np.random.seed(seed); torch.manual_seed(seed)
@@ -74,7 +74,7 @@ def held_out_metrics(model:CLIP, seed:int=0) -> dict:
     return evaluate(model, records, clip_transform(model.image_size), tokenizer_for(model))
 
 # %% ../nbs/A5_emoji_vit.ipynb #ev000010
-def load_emoji_vit(path=None, text_from=None) -> tuple:   # None: the shipped `EMOJI_VIT_PATH`, the packaged `EMOJI_MODEL_PATH`
+def load_emoji_vit(path:str|Path|None=None, text_from:str|Path|None=None) -> tuple:   # None: the shipped EMOJI_VIT_PATH, the packaged EMOJI_MODEL_PATH
     "(model, checkpoint): the shipped ViT image tower joined to the text tower of `text_from`, float32, eval mode."
     ckpt = torch.load(path or EMOJI_VIT_PATH, map_location='cpu', weights_only=True)
     model = locked_text_clip(ckpt['vision_cfg'], text_from)
@@ -82,7 +82,7 @@ def load_emoji_vit(path=None, text_from=None) -> tuple:   # None: the shipped `E
     with torch.no_grad(): model.logit_scale.fill_(ckpt['logit_scale'])
     return model.eval(), ckpt
 
-def build_emoji_vit(out=None, threads:int=1, **kwargs) -> dict:   # out None: the shipped file, `EMOJI_VIT_PATH`
+def build_emoji_vit(out:str|Path|None=None, threads:int=1, **kwargs) -> dict:   # out None: the shipped file, EMOJI_VIT_PATH
     "Train with `train_emoji_vit(**kwargs)`, round the ViT to fp16, measure it held out, save only its weights to `out`."
     torch.set_num_threads(threads)
     result = train_emoji_vit(**kwargs)

@@ -713,7 +713,7 @@ def emoji_list(records:list) -> list:
 
 
 # %% ../nbs/06c_emoji.ipynb #eb000041b
-def save_emoji_model(result:dict, path=None) -> Path:   # None: the packaged file, `EMOJI_MODEL_PATH`
+def save_emoji_model(result:dict, path:str|Path|None=None) -> Path:   # path None: the packaged file, EMOJI_MODEL_PATH
     "Write a `train_emoji` result as a weights-only checkpoint (fp16) with its held-out and training lists and some initial weights; history and metrics to a .json beside it."
     model, path = result['model'], Path(path or EMOJI_MODEL_PATH)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -728,13 +728,13 @@ def save_emoji_model(result:dict, path=None) -> Path:   # None: the packaged fil
     path.with_suffix('.json').write_text(json.dumps(info | log, indent=1, ensure_ascii=False))
     return path
 
-def load_emoji_model(path=None) -> tuple:               # None: the packaged file, `EMOJI_MODEL_PATH`
+def load_emoji_model(path:str|Path|None=None) -> tuple:   # path None: the packaged file, EMOJI_MODEL_PATH
     "(model, checkpoint): the packaged emoji CLIP (or the one at `path`) in float32, eval mode, read with `weights_only=True`."
     ckpt = load_checkpoint(path or EMOJI_MODEL_PATH)                          # weights_only=True: tensors and plain values
     return model_from_checkpoint(ckpt), ckpt              # float16 → float32 on the way in
 
 # %% ../nbs/06c_emoji.ipynb #eb000043
-def build_emoji_model(out=None, seed:int=0, threads:int=2, **recipe) -> dict:   # out None: the packaged file, `EMOJI_MODEL_PATH`
+def build_emoji_model(out:str|Path|None=None, seed:int=0, threads:int=2, **recipe) -> dict:   # out None: the packaged file, EMOJI_MODEL_PATH
     "Train `EMOJI_RECIPE` (overridden by `recipe`) with a fixed seed, round to fp16, measure what it learnt, save to `out`."
     torch.set_num_threads(threads)
     result = train_emoji(**(EMOJI_RECIPE | recipe | {'seed': seed}))
