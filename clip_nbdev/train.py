@@ -201,7 +201,7 @@ def validate(model:nn.Module, records:list, transform, tokenizer,
     "Validation: the contrastive loss on `records` (each image with its first caption) and the retrieval metrics of `evaluate`."
     image_features, text_features, text_image, kept = embed_records(model, records, transform, tokenizer, batch_size, device, num_workers)
     first = torch.tensor(np.cumsum([0] + [len(r.captions) for r in kept])[:-1])     # (I,) each image's first caption
-    image_features, pair_text = image_features, text_features[first]                  # (I, D), (I, D)
+    pair_text = text_features[first]                                                   # (I, D): each image's first caption
     n, size = len(kept), min(loss_batch, len(kept))
     if size < 2: raise ValueError(f"expected at least 2 readable validation images, got {n}")
     scale = model.logit_scale.detach().exp().float().cpu()
@@ -730,7 +730,7 @@ def save_emoji_model(result:dict, path:str|Path|None=None) -> Path:   # path Non
 
 def load_emoji_model(path:str|Path|None=None) -> tuple:   # path None: the packaged file, EMOJI_MODEL_PATH
     "(model, checkpoint): the packaged emoji CLIP (or the one at `path`) in float32, eval mode, read with `weights_only=True`."
-    ckpt = load_checkpoint(path or EMOJI_MODEL_PATH)                          # weights_only=True: tensors and plain values
+    ckpt = load_checkpoint(path or EMOJI_MODEL_PATH)      # weights_only=True: tensors and plain values
     return model_from_checkpoint(ckpt), ckpt              # float16 → float32 on the way in
 
 # %% ../nbs/06c_emoji.ipynb #eb000043
