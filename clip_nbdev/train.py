@@ -344,10 +344,10 @@ def update(self:Trainer, lr:float) -> float:
     self.scaler.unscale_(self.optimizer)                                           # fp16: back to the true gradients
     grad_norm = float('nan')
     if self.cfg.grad_clip > 0: grad_norm = nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip).item()
-    self.scaler.step(self.optimizer)
-    self.scaler.update()
+    self.scaler.step(self.optimizer); self.scaler.update()
     clamp_logit_scale_(self.model.logit_scale)
-    bad = [k for k, v in self.model.state_dict().items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    sums = {k: v.sum() for k, v in self.model.state_dict().items() if v.is_floating_point()}   # a NaN or ±inf anywhere: a non-finite sum
+    bad = [k for k, ok in zip(sums, torch.stack(list(sums.values())).isfinite().tolist()) if not ok]   # one check, not one per tensor
     if bad: raise TrainingError(f"step {self.step}: {len(bad)} weight tensors became non-finite (e.g. {bad[0]}) at lr {lr:g}; "
                                 "stopped without saving, so the last checkpoint is the last good state")
     return grad_norm
