@@ -757,7 +757,7 @@ def caption_words(texts) -> set:
     "The lower-case words (runs of letters and digits) of `texts`."
     return {w for t in texts for w in re.findall(r"[a-z0-9]+", t.lower())}
 
-def name_groups(held_out:list, seen:set) -> dict:   # seen: the words of the training captions (`caption_words`)
+def name_groups(held_out:list, seen:set) -> dict:   # seen: the words of the training captions, from caption_words
     "Each held-out record's concept → its row of `NAME_GROUPS`: a role drawn 18 ways (18 or more pictures), else whether every word of its name is in `seen`."
     pictures = Counter(r.concept for r in held_out)
     return {c: NAME_GROUPS[2] if pictures[c] >= 18 else NAME_GROUPS[1] if caption_words([c]) - seen else NAME_GROUPS[0] for c in pictures}
