@@ -14,7 +14,7 @@ import torch.distributed as dist
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['LOGIT_SCALE_INIT', 'MAX_LOGIT_SCALE', 'SIGLIP_SCALE_INIT', 'SIGLIP_BIAS_INIT', 'l2_normalize', 'cosine_similarity_matrix', 'log_softmax', 'cross_entropy', 'contrastive_loss', 'clip_loss', 'clamp_logit_scale_', 'siglip_loss', 'AllGather', 'all_gather_features', 'grad_cache_backward', 'retrieval_ranks', 'retrieval_metrics', 'retrieval_chance', 'ClipLoss', 'SigLipLoss']
+__all__ = ['LOGIT_SCALE_INIT', 'MAX_LOGIT_SCALE', 'SIGLIP_SCALE_INIT', 'SIGLIP_BIAS_INIT', 'l2_normalize', 'cosine_similarity_matrix', 'log_softmax', 'cross_entropy', 'contrastive_loss', 'clip_loss', 'clamp_logit_scale_', 'siglip_loss', 'AllGather', 'all_gather_features', 'grad_cache_backward', 'retrieval_ranks', 'retrieval_metrics', 'retrieval_chance', 'retrieval_se', 'ClipLoss', 'SigLipLoss']
 
 # %% ../nbs/05_infonce.ipynb #051c875d
 def l2_normalize(x:torch.Tensor, eps:float=1e-12) -> torch.Tensor:
@@ -253,6 +253,18 @@ def retrieval_chance(image_keys:list,            # (I,) the key of each image (i
         t2i = sum(hit_chance(image_n, len(image_keys), key, k) for key in text_keys) / len(text_keys)
         out |= {f'image→text chance R@{k}': 100 * i2t, f'text→image chance R@{k}': 100 * t2i, f'chance R@{k}': 50 * (i2t + t2i)}
     return out
+
+# %% ../nbs/05_infonce.ipynb #se05a002
+def retrieval_se(ranks:tuple, image_keys:list, text_image:torch.Tensor, metric:str='mean R@1') -> float:   # ranks: `retrieval_ranks`'
+    "Standard error (points) of a `retrieval_metrics` metric, or 'mean R@1' (the mean of both R@1), counting each key as one draw."
+    keys = (list(image_keys), [image_keys[i] for i in text_image.tolist()])          # each image's key, each text's key
+    dirs = (0, 1) if metric == 'mean R@1' else (('image→text', 'text→image').index(metric.split(' ')[0]),)
+    stat, dev = 'R@1' if metric == 'mean R@1' else metric.split(' ', 1)[1], Counter()   # dev: each key's part of the deviation
+    for d in dirs:
+        v = 100. * (ranks[d] <= int(stat[2:])).double() if stat.startswith('R@') else ranks[d].double()   # hits (%) or ranks
+        for key, x in zip(keys[d], ((v - v.mean()) / (len(v) * len(dirs))).tolist()): dev[key] += x
+    return math.sqrt(len(dev) / (len(dev) - 1) * sum(x * x for x in dev.values())) if len(dev) > 1 else math.inf
+
 
 # %% ../nbs/A11_loss_at_scale.ipynb #746f12ac
 class ClipLoss(nn.Module):

@@ -30,12 +30,10 @@ except ImportError: fcntl = None
 if __name__ == '__main__' and '__file__' in globals():              # the command line moved to appendix A6
     sys.exit('python -m clip_nbdev.train moved: run python -m clip_nbdev.cli train (or the clip_nbdev_train command)')
 __getattr__ = moved_names(__name__, {'main': ('clip_nbdev.cli', 'train_main'), 'cli': ('clip_nbdev.cli', 'train_cli'),
-                                     'run_command': 'clip_nbdev.cli', 'command_parser': 'clip_nbdev.cli',
-                                     'OPTION_ALIASES': 'clip_nbdev.cli', 'emoji_model_main': 'clip_nbdev.cli',
-                                     'emoji_model_cli': 'clip_nbdev.cli'})
+    **{name: 'clip_nbdev.cli' for name in ('run_command', 'command_parser', 'OPTION_ALIASES', 'emoji_model_main', 'emoji_model_cli')}})
 
 # %% auto #0
-__all__ = ['NO_DECAY_NAMES', 'TRAIN_MODELS', 'VAL_METRICS', 'MAX_SKIPPED_FRACTION', 'MIN_STEPS_CHECKED', 'BEST_KEYS', 'TRAIN_CAPTIONS', 'decays', 'param_groups', 'make_optimizer', 'warmup_cosine', 'make_scheduler', 'build_model', 'model_from_checkpoint', 'rng_states', 'set_rng_states', 'check_plain', 'save_checkpoint', 'load_checkpoint', 'embed_records', 'evaluate', 'validate', 'LoopConfig', 'TrainConfig', 'Trainer', 'TrainingError', 'architecture', 'better', 'EMOJI_TEXT_CFG', 'EMOJI_MODELS', 'EMOJI_DATA', 'EMOJI_RECIPE', 'EMOJI_MODEL_PATH', 'EMOJI_CAPTIONS', 'EMOJI_COMMAND', 'EMOJI_WORD_QUERIES', 'EMOJI_MAX_MB', 'NAME_GROUPS', 'keyword_captions', 'emoji_training_records', 'emoji_merges', 'emoji_architecture', 'fresh_emoji_model', 'fit_with_curve', 'train_emoji', 'emoji_preset', 'held_out_design_metrics', 'emoji_words', 'word_queries', 'emoji_sweep', 'fp16_state_dict', 'initial_weights', 'emoji_list', 'save_emoji_model', 'load_emoji_model', 'build_emoji_model', 'caption_words', 'name_groups', 'PRECISIONS', 'CPU_PRECISION', 'resolve_precision', 'autocast', 'set_grad_checkpointing', 'cpu_native_bf16', 'cpu_info', 'step_seconds', 'cpu_precision', 'pick_precision', 'read_model_json', 'init_distributed', 'train_data', 'split_records', 'make_run', 'write_run', 'train_clip', 'library_fingerprint', 'shared_run', 'plot_history', 'format_metrics', 'RUN_FILES', 'RESUME_KEYS', 'RESUME_MAY_CHANGE', 'check_out', 'remove_stale_temporaries', 'RunLock', 'resume_state', 'check_run_folder', 'resume_config', 'saved_config']
+__all__ = ['NO_DECAY_NAMES', 'TRAIN_MODELS', 'VAL_METRICS', 'MAX_SKIPPED_FRACTION', 'MIN_STEPS_CHECKED', 'BEST_KEYS', 'TRAIN_CAPTIONS', 'decays', 'param_groups', 'make_optimizer', 'warmup_cosine', 'make_scheduler', 'build_model', 'model_from_checkpoint', 'rng_states', 'set_rng_states', 'check_plain', 'save_checkpoint', 'load_checkpoint', 'embed_records', 'evaluate', 'validate', 'LoopConfig', 'TrainConfig', 'Trainer', 'TrainingError', 'architecture', 'new_best', 'EMOJI_TEXT_CFG', 'EMOJI_MODELS', 'EMOJI_DATA', 'EMOJI_RECIPE', 'EMOJI_MODEL_PATH', 'EMOJI_CAPTIONS', 'EMOJI_COMMAND', 'EMOJI_WORD_QUERIES', 'EMOJI_MAX_MB', 'NAME_GROUPS', 'keyword_captions', 'emoji_training_records', 'emoji_merges', 'emoji_architecture', 'fresh_emoji_model', 'fit_with_curve', 'train_emoji', 'emoji_preset', 'held_out_design_metrics', 'emoji_words', 'word_queries', 'emoji_sweep', 'fp16_state_dict', 'initial_weights', 'emoji_list', 'save_emoji_model', 'load_emoji_model', 'build_emoji_model', 'caption_words', 'name_groups', 'PRECISIONS', 'CPU_PRECISION', 'resolve_precision', 'autocast', 'set_grad_checkpointing', 'cpu_native_bf16', 'cpu_info', 'step_seconds', 'cpu_precision', 'pick_precision', 'read_model_json', 'init_distributed', 'train_data', 'split_records', 'make_run', 'best_summary', 'write_run', 'train_clip', 'library_fingerprint', 'shared_run', 'plot_history', 'format_metrics', 'RUN_FILES', 'RESUME_KEYS', 'RESUME_MAY_CHANGE', 'check_out', 'remove_stale_temporaries', 'RunLock', 'resume_state', 'check_run_folder', 'resume_config', 'saved_config']
 
 # %% ../nbs/06b_train_loop.ipynb #00eed0d3
 NO_DECAY_NAMES = ('bn', 'ln', 'bias', 'logit_scale')   # open_clip's: BatchNorm, LayerNorm, biases, the temperature
@@ -100,7 +98,7 @@ def model_from_checkpoint(state:dict) -> CLIP:
     return model.eval()
 
 # %% ../nbs/06b_train_loop.ipynb #6d0a5ecb
-from .loss import retrieval_ranks, retrieval_metrics, retrieval_chance   # chapter 05a scores retrieval
+from .loss import retrieval_ranks, retrieval_metrics, retrieval_chance, retrieval_se   # chapter 05a scores retrieval
 
 # %% ../nbs/06b_train_loop.ipynb #4ef4e374
 def rng_states() -> dict:
@@ -197,18 +195,22 @@ def evaluate(model:nn.Module, records:list, transform, tokenizer, batch_size:int
 # %% ../nbs/06b_train_loop.ipynb #b3d9e6a1
 def validate(model:nn.Module, records:list, transform, tokenizer,
              loss_batch:int=128,          # pairs per contrastive-loss batch (the training batch, for a loss comparable with it)
-             batch_size:int=256, device='cpu', num_workers:int=0) -> dict:
-    "Validation: the contrastive loss on `records` (each image with its first caption) and the retrieval metrics of `evaluate`."
+             batch_size:int=256, device='cpu', num_workers:int=0, se_of:str|None=None) -> dict:   # se_of: a metric to add the SE of
+    "Validation: the contrastive loss on `records` (each image with its first caption), `evaluate`'s metrics and their 'mean R@1'."
     image_features, text_features, text_image, kept = embed_records(model, records, transform, tokenizer, batch_size, device, num_workers)
     first = torch.tensor(np.cumsum([0] + [len(r.captions) for r in kept])[:-1])     # (I,) each image's first caption
     pair_text = text_features[first]                                                   # (I, D): each image's first caption
     n, size = len(kept), min(loss_batch, len(kept))
     if size < 2: raise ValueError(f"expected at least 2 readable validation images, got {n}")
-    scale = model.logit_scale.detach().exp().float().cpu()
-    loss_fn = ClipLoss()
+    loss_fn, scale = ClipLoss(), model.logit_scale.detach().exp().float().cpu()
     losses = [loss_fn(image_features[a:a + size], pair_text[a:a + size], scale).item() for a in range(0, n - size + 1, size)]
-    return {'loss': float(np.mean(losses)), 'loss batch': size,             # a loss depends on its batch: say which
-            **retrieval_metrics(image_features, text_features, text_image, [r.key for r in kept])}
+    keys = [r.key for r in kept]
+    metrics = {'loss': float(np.mean(losses)), 'loss batch': size,          # a loss depends on its batch: say which
+               **retrieval_metrics(image_features, text_features, text_image, keys)}
+    metrics['mean R@1'] = (metrics['image→text R@1'] + metrics['text→image R@1']) / 2
+    if se_of not in (None, 'loss'):                                                   # the loss has none: it is not a mean over keys
+        metrics[f'{se_of} SE'] = retrieval_se(retrieval_ranks(image_features @ text_features.T, text_image, keys), keys, text_image, se_of)
+    return metrics
 
 # %% ../nbs/06b_train_loop.ipynb #0a935718
 @dataclass
@@ -245,6 +247,7 @@ class TrainConfig(LoopConfig):
     val_split:str = 'val'            # split validated on during training ('' for none)
     eval_every:int = 0               # validate every this many steps (0: at the end of each epoch)
     best_metric:str = 'mean R@1'     # validation metric that picks best.pt: one of `VAL_METRICS` (loss: lower is better)
+    best_tolerance:float = 1.        # a later checkpoint this many standard errors from the best reading replaces it (0: never)
     accum_steps:int = 1              # embed a batch in this many micro-batches, with one batch's gradients (gradient caching)
     decay_embeddings:bool = True     # weight decay on embedding tables too (the paper, open_clip); False: embeddings undecayed too
     spread:bool = False              # spread each key's (concept's) images evenly over every epoch: fewer repeats in a batch (06c)
@@ -261,7 +264,7 @@ def check(self:TrainConfig):
         if not ok: raise ValueError(f"expected {name} {expected}, got {getattr(self, name)!r}")
     need(self.epochs > 0, 'epochs', '> 0'); need(self.batch_size >= 2, 'batch_size', '>= 2 (a contrastive batch needs negatives)')
     need(math.isfinite(self.lr) and self.lr > 0, 'lr', 'finite and > 0')
-    for name in ('weight_decay', 'warmup', 'grad_clip', 'num_workers', 'save_every', 'train_samples', 'eval_every'):
+    for name in ('weight_decay', 'warmup', 'grad_clip', 'num_workers', 'save_every', 'train_samples', 'eval_every', 'best_tolerance'):
         need(getattr(self, name) >= 0, name, '>= 0')
     need(0 <= self.beta1 < 1, 'beta1', 'in [0, 1)'); need(0 <= self.beta2 < 1, 'beta2', 'in [0, 1)'); need(self.eps > 0, 'eps', '> 0')
     need(self.precision in PRECISIONS, 'precision', f'in {PRECISIONS}')
@@ -455,37 +458,34 @@ def save(self:Trainer, path:str|Path|None=None) -> Path:
     return path
 
 # %% ../nbs/06b_train_loop.ipynb #lp000035
-def better(metric:str, new:float, old:float|None,
-           new_loss:float|None=None, old_loss:float|None=None) -> bool:   # validation losses, to break a tie in a recall
-    "Whether validation value `new` beats `old` for `metric`: lower loss or mean rank, higher recall (a tie: the lower loss)."
-    if old is None: return True
-    if new == old and metric != 'loss' and None not in (new_loss, old_loss): return new_loss < old_loss
-    return new < old if metric == 'loss' or 'mean rank' in metric else new > old
-
-@patch
-def evaluate(self:Trainer, records:list, batch_size:int=256) -> dict:
-    "Retrieval metrics of the model on `records` (see `evaluate`)."
-    return evaluate(self.model, records, self.transform, self.tokenizer, batch_size, self.device, self.cfg.num_workers)
+def new_best(metric:str, reading:dict, best:dict|None, step:int, tolerance:float=1.) -> dict|None:   # reading: `validate`'s
+    "best.pt's new record if the checkpoint of this `reading` replaces it (the rule above), else None."
+    value, loss, sign = reading[metric], reading['loss'], -1 if metric == 'loss' or 'mean rank' in metric else 1
+    peak = best and best.get('peak', best)                   # the best reading so far (in an older best.pt: its own)
+    record = {'metric': metric, 'value': value, 'loss': loss, 'step': step}
+    if peak is None or sign * (value - peak['value']) > 0 or (value == peak['value'] and loss < peak['loss']):
+        return record | {'peak': {'value': value, 'SE': reading.get(f'{metric} SE', 0.), 'loss': loss, 'step': step}}
+    if tolerance and sign * (peak['value'] - value) <= tolerance * peak.get('SE', 0.): return record | {'peak': peak}
+    return None
 
 
 # %% ../nbs/06b_train_loop.ipynb #lp000035b
 @patch
 def validate(self:Trainer) -> dict|None:
-    "Validate on `val_records` (rank 0): record the metrics in the last history row; save `<out>/best.pt` when `best_metric` improves."
+    "Validate on `val_records` (rank 0): record the metrics in the last history row; save `<out>/best.pt` when `new_best` says so."
     if not self.val_records: return None
     try: metrics = validate(self.model, self.val_records, self.transform, self.tokenizer, self.cfg.batch_size,   # the training batch
-                            device=self.device, num_workers=self.cfg.num_workers)
+                            device=self.device, num_workers=self.cfg.num_workers, se_of=self.cfg.best_metric)
     except ValueError as e:                                          # fewer than 2 readable validation images
         warnings.warn(f"no validation during training: {e}")
         self.val_records = None
         return None
-    metrics['mean R@1'] = (metrics['image→text R@1'] + metrics['text→image R@1']) / 2
     if self.history: self.history[-1] |= {f'val {k}': v for k, v in metrics.items()}
     value = metrics[self.cfg.best_metric]
     if not (math.isfinite(value) and math.isfinite(metrics['loss'])):               # a diverged model is never the best one
         warnings.warn(f"step {self.step}: validation {self.cfg.best_metric} is {value}, loss {metrics['loss']}; best.pt not updated")
-    elif better(self.cfg.best_metric, value, self.best and self.best['value'], metrics['loss'], self.best and self.best.get('loss')):
-        self.best = {'metric': self.cfg.best_metric, 'value': value, 'step': self.step, 'loss': metrics['loss']}
+    elif record := new_best(self.cfg.best_metric, metrics, self.best, self.step, self.cfg.best_tolerance):
+        self.best = record
         state = self.state_dict()                                        # best.pt is for using the model: no optimiser state
         self.drop_replaced(Path(self.cfg.out)/'best.pt')
         save_checkpoint(Path(self.cfg.out)/'best.pt', **{k: state[k] for k in BEST_KEYS})
@@ -908,6 +908,13 @@ def split_records(source:str, split:str, model, option:str, required:bool=True, 
     warnings.warn(msg + '; no validation during training')
     return []
 
+# %% ../nbs/A15_whole_runs.ipynb #wr15a001
+@patch
+def evaluate(self:Trainer, records:list, batch_size:int=256) -> dict:
+    "Retrieval metrics of the model on `records` (see `evaluate`), on the trainer's device."
+    return evaluate(self.model, records, self.transform, self.tokenizer, batch_size, self.device, self.cfg.num_workers)
+
+
 # %% ../nbs/A15_whole_runs.ipynb #lp000054
 def make_run(cfg:TrainConfig, state:dict|None=None, device:str|torch.device|None=None, local_rank:int=0, rank:int=0, world_size:int=1,
              progress:bool=True) -> tuple:
@@ -926,6 +933,13 @@ def make_run(cfg:TrainConfig, state:dict|None=None, device:str|torch.device|None
     return trainer, eval_records
 
 # %% ../nbs/A15_whole_runs.ipynb #lp000056
+def best_summary(best:dict, tolerance:float) -> str:
+    "One line on best.pt: its step and validation reading, and the highest reading when that was an earlier checkpoint's."
+    line, peak = f"best.pt: step {best['step']}, validation {best['metric']} {best['value']:.3f}", best.get('peak', best)
+    if peak['step'] == best['step']: return line
+    return line + (f" (the highest reading, {peak['value']:.3f} ± {peak['SE']:.3f} at step {peak['step']}, is within {tolerance:g} "
+                   "standard error of it: the later checkpoint is kept)")
+
 def write_run(trainer:Trainer, out:Path, eval_records:list, result:dict, verbose:bool=True) -> dict:
     "Rank 0's end of a run: last.pt, history.json, loss.png and metrics.json in `out`; `result` gains the checkpoint and metrics."
     cfg = trainer.cfg
@@ -941,7 +955,7 @@ def write_run(trainer:Trainer, out:Path, eval_records:list, result:dict, verbose
     if verbose:
         print(f"{trainer.step} steps in {result['train_time_s']} s, final loss {result['final_loss']:.3f}, "
               f"{trainer.loader.n_skipped} unreadable images skipped; wrote {out}/last.pt, history.json, loss.png")
-        if trainer.best: print(f"best.pt: step {trainer.best['step']}, validation {trainer.best['metric']} {trainer.best['value']:.3f}")
+        if trainer.best: print(best_summary(trainer.best, cfg.best_tolerance))
         if 'metrics' in result: print(f"retrieval on the {cfg.eval_split} split:\n" + format_metrics(result['metrics']))
     return result
 
