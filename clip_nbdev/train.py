@@ -458,7 +458,7 @@ def save(self:Trainer, path:str|Path|None=None) -> Path:
     return path
 
 # %% ../nbs/06b_train_loop.ipynb #lp000035
-def new_best(metric:str, reading:dict, best:dict|None, step:int, tolerance:float=1.) -> dict|None:   # reading: `validate`'s
+def new_best(metric:str, reading:dict, best:dict|None, step:int, tolerance:float=1.) -> dict|None:   # reading: validate's metrics
     "best.pt's new record if the checkpoint of this `reading` replaces it (the rule above), else None."
     value, loss, sign = reading[metric], reading['loss'], -1 if metric == 'loss' or 'mean rank' in metric else 1
     peak = best and best.get('peak', best)                   # the best reading so far (in an older best.pt: its own)
