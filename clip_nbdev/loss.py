@@ -255,8 +255,8 @@ def retrieval_chance(image_keys:list,            # (I,) the key of each image (i
     return out
 
 # %% ../nbs/05_infonce.ipynb #se05a002
-def retrieval_se(ranks:tuple, image_keys:list, text_image:torch.Tensor, metric:str='mean R@1') -> float:   # ranks: from retrieval_ranks
-    "Standard error (points) of a `retrieval_metrics` metric, or 'mean R@1' (the mean of both R@1), counting each key as one draw."
+def retrieval_se(ranks:tuple, image_keys:list, text_image:torch.Tensor, metric:str='mean R@1') -> float:
+    "Standard error (points) of a `retrieval_metrics` metric or 'mean R@1' from `retrieval_ranks`' ranks, each key counted as one draw."
     keys = (list(image_keys), [image_keys[i] for i in text_image.tolist()])          # each image's key, each text's key
     dirs = (0, 1) if metric == 'mean R@1' else (('image→text', 'text→image').index(metric.split(' ')[0]),)
     stat, dev = 'R@1' if metric == 'mean R@1' else metric.split(' ', 1)[1], Counter()   # dev: each key's part of the deviation

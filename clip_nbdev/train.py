@@ -195,8 +195,8 @@ def evaluate(model:nn.Module, records:list, transform, tokenizer, batch_size:int
 # %% ../nbs/06b_train_loop.ipynb #b3d9e6a1
 def validate(model:nn.Module, records:list, transform, tokenizer,
              loss_batch:int=128,          # pairs per contrastive-loss batch (the training batch, for a loss comparable with it)
-             batch_size:int=256, device='cpu', num_workers:int=0, se_of:str|None=None) -> dict:   # se_of: a metric to add the SE of
-    "Validation: the contrastive loss on `records` (each image with its first caption), `evaluate`'s metrics and their 'mean R@1'."
+             batch_size:int=256, device='cpu', num_workers:int=0, se_of:str|None=None) -> dict:
+    "Validation: the contrastive loss on `records` (each image with its first caption), `evaluate`'s metrics, their 'mean R@1' and '<se_of> SE'."
     image_features, text_features, text_image, kept = embed_records(model, records, transform, tokenizer, batch_size, device, num_workers)
     first = torch.tensor(np.cumsum([0] + [len(r.captions) for r in kept])[:-1])     # (I,) each image's first caption
     pair_text = text_features[first]                                                   # (I, D): each image's first caption
@@ -458,8 +458,8 @@ def save(self:Trainer, path:str|Path|None=None) -> Path:
     return path
 
 # %% ../nbs/06b_train_loop.ipynb #lp000035
-def new_best(metric:str, reading:dict, best:dict|None, step:int, tolerance:float=1.) -> dict|None:   # reading: validate's metrics
-    "best.pt's new record if the checkpoint of this `reading` replaces it (the rule above), else None."
+def new_best(metric:str, reading:dict, best:dict|None, step:int, tolerance:float=1.) -> dict|None:
+    "best.pt's new record if the checkpoint of this `reading` (`validate`'s metrics) replaces it (the rule above), else None."
     value, loss, sign = reading[metric], reading['loss'], -1 if metric == 'loss' or 'mean rank' in metric else 1
     peak = best and best.get('peak', best)                   # the best reading so far (in an older best.pt: its own)
     record = {'metric': metric, 'value': value, 'loss': loss, 'step': step}
