@@ -33,7 +33,7 @@ __getattr__ = moved_names(__name__, {'main': ('clip_nbdev.cli', 'train_main'), '
     **{name: 'clip_nbdev.cli' for name in ('run_command', 'command_parser', 'OPTION_ALIASES', 'emoji_model_main', 'emoji_model_cli')}})
 
 # %% auto #0
-__all__ = ['NO_DECAY_NAMES', 'TRAIN_MODELS', 'VAL_METRICS', 'MAX_SKIPPED_FRACTION', 'MIN_STEPS_CHECKED', 'BEST_KEYS', 'TRAIN_CAPTIONS', 'decays', 'param_groups', 'make_optimizer', 'warmup_cosine', 'make_scheduler', 'build_model', 'model_from_checkpoint', 'rng_states', 'set_rng_states', 'check_plain', 'save_checkpoint', 'load_checkpoint', 'embed_records', 'evaluate', 'validate', 'LoopConfig', 'TrainConfig', 'Trainer', 'TrainingError', 'architecture', 'new_best', 'EMOJI_TEXT_CFG', 'EMOJI_MODELS', 'EMOJI_DATA', 'EMOJI_RECIPE', 'EMOJI_MODEL_PATH', 'EMOJI_CAPTIONS', 'EMOJI_COMMAND', 'EMOJI_WORD_QUERIES', 'EMOJI_MAX_MB', 'NAME_GROUPS', 'keyword_captions', 'emoji_training_records', 'emoji_merges', 'emoji_architecture', 'fresh_emoji_model', 'fit_with_curve', 'train_emoji', 'emoji_preset', 'held_out_design_metrics', 'emoji_words', 'word_queries', 'emoji_sweep', 'fp16_state_dict', 'initial_weights', 'emoji_list', 'save_emoji_model', 'load_emoji_model', 'build_emoji_model', 'caption_words', 'name_groups', 'PRECISIONS', 'CPU_PRECISION', 'resolve_precision', 'autocast', 'set_grad_checkpointing', 'cpu_native_bf16', 'cpu_info', 'step_seconds', 'cpu_precision', 'pick_precision', 'read_model_json', 'init_distributed', 'train_data', 'split_records', 'make_run', 'best_summary', 'write_run', 'train_clip', 'library_fingerprint', 'shared_run', 'plot_history', 'format_metrics', 'RUN_FILES', 'RESUME_KEYS', 'RESUME_MAY_CHANGE', 'check_out', 'remove_stale_temporaries', 'RunLock', 'resume_state', 'check_run_folder', 'resume_config', 'saved_config']
+__all__ = ['NO_DECAY_NAMES', 'TRAIN_MODELS', 'VAL_METRICS', 'MAX_SKIPPED_FRACTION', 'MIN_STEPS_CHECKED', 'BEST_KEYS', 'TRAIN_CAPTIONS', 'decays', 'param_groups', 'make_optimizer', 'warmup_cosine', 'make_scheduler', 'build_model', 'model_from_checkpoint', 'rng_states', 'set_rng_states', 'check_plain', 'save_checkpoint', 'load_checkpoint', 'embed_records', 'evaluate', 'validate', 'LoopConfig', 'TrainConfig', 'Trainer', 'TrainingError', 'architecture', 'new_best', 'EMOJI_TEXT_CFG', 'EMOJI_MODELS', 'EMOJI_DATA', 'EMOJI_RECIPE', 'EMOJI_MODEL_PATH', 'EMOJI_CAPTIONS', 'EMOJI_COMMAND', 'EMOJI_WORD_QUERIES', 'EMOJI_MAX_MB', 'NAME_GROUPS', 'keyword_captions', 'emoji_training_records', 'emoji_merges', 'emoji_architecture', 'fresh_emoji_model', 'fit_with_curve', 'train_emoji', 'emoji_preset', 'held_out_design_metrics', 'caption_words', 'emoji_words', 'word_queries', 'emoji_sweep', 'fp16_state_dict', 'initial_weights', 'emoji_list', 'save_emoji_model', 'load_emoji_model', 'build_emoji_model', 'name_groups', 'PRECISIONS', 'CPU_PRECISION', 'resolve_precision', 'autocast', 'set_grad_checkpointing', 'cpu_native_bf16', 'cpu_info', 'step_seconds', 'cpu_precision', 'pick_precision', 'read_model_json', 'init_distributed', 'train_data', 'split_records', 'make_run', 'best_summary', 'write_run', 'train_clip', 'library_fingerprint', 'shared_run', 'plot_history', 'format_metrics', 'RUN_FILES', 'RESUME_KEYS', 'RESUME_MAY_CHANGE', 'check_out', 'remove_stale_temporaries', 'RunLock', 'resume_state', 'check_run_folder', 'resume_config', 'saved_config']
 
 # %% ../nbs/06b_train_loop.ipynb #00eed0d3
 NO_DECAY_NAMES = ('bn', 'ln', 'bias', 'logit_scale')   # open_clip's: BatchNorm, LayerNorm, biases, the temperature
@@ -641,10 +641,14 @@ EMOJI_WORD_QUERIES = ('cat', 'dog', 'horse', 'fish', 'bird', 'tree', 'flower', '
                       'train', 'airplane', 'boat', 'bicycle', 'ball', 'book', 'phone', 'clock', 'key', 'hat', 'shoe', 'guitar', 'moon',
                       'sun', 'rain', 'heart')   # 30 everyday nouns, fixed before any model was scored on them
 
+def caption_words(texts) -> set:
+    "The lower-case words (runs of letters and digits) of `texts`."
+    return {w for t in texts for w in re.findall(r"[a-z0-9]+", t.lower())}
+
 def emoji_words(r) -> set:
-    "The words a plain-word query may match on an emoji: its name's words, its CLDR keywords and their words."
+    "The words a plain-word query may match on an emoji: its name's words, its CLDR keywords and their words, in lower case."
     keywords = r.captions[1].split(', ') if len(r.captions) > 1 else []
-    return set(re.findall(r"[a-z0-9]+", r.name.lower())) | set(keywords) | {w for k in keywords for w in re.findall(r"[a-z0-9]+", k)}
+    return caption_words([r.name, *keywords]) | {k.lower() for k in keywords}
 
 
 # %% ../nbs/06c_emoji.ipynb #eb100010b
@@ -753,10 +757,6 @@ def build_emoji_model(out:str|Path|None=None, seed:int=0, threads:int=2, **recip
 
 # %% ../nbs/06c_emoji.ipynb #ec500007
 NAME_GROUPS = ('every name word seen in training', 'a name word never in training', 'roles drawn 18 ways')
-def caption_words(texts) -> set:
-    "The lower-case words (runs of letters and digits) of `texts`."
-    return {w for t in texts for w in re.findall(r"[a-z0-9]+", t.lower())}
-
 def name_groups(held_out:list, seen:set) -> dict:   # seen: the words of the training captions, from caption_words
     "Each held-out record's concept → its row of `NAME_GROUPS`: a role drawn 18 ways (18 or more pictures), else whether every word of its name is in `seen`."
     pictures = Counter(r.concept for r in held_out)
