@@ -247,7 +247,7 @@ class TrainConfig(LoopConfig):
     val_split:str = 'val'            # split validated on during training ('' for none)
     eval_every:int = 0               # validate every this many steps (0: at the end of each epoch)
     best_metric:str = 'mean R@1'     # validation metric that picks best.pt: one of `VAL_METRICS` (loss: lower is better)
-    best_tolerance:float = 1.        # a later checkpoint this many standard errors from the best reading replaces it (0: never)
+    best_tolerance:float = 1.        # a later checkpoint within this many standard errors of the best reading replaces it (0: never)
     accum_steps:int = 1              # embed a batch in this many micro-batches, with one batch's gradients (gradient caching)
     decay_embeddings:bool = True     # weight decay on embedding tables too (the paper, open_clip); False: embeddings undecayed too
     spread:bool = False              # spread each key's (concept's) images evenly over every epoch: fewer repeats in a batch (06c)
