@@ -14,7 +14,7 @@ import torch.distributed as dist
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['LOGIT_SCALE_INIT', 'MAX_LOGIT_SCALE', 'SIGLIP_SCALE_INIT', 'SIGLIP_BIAS_INIT', 'l2_normalize', 'cosine_similarity_matrix', 'log_softmax', 'cross_entropy', 'contrastive_loss', 'clip_loss', 'clamp_logit_scale_', 'siglip_loss', 'AllGather', 'all_gather_features', 'grad_cache_backward', 'retrieval_ranks', 'retrieval_metrics', 'retrieval_chance', 'retrieval_se', 'ClipLoss', 'SigLipLoss']
+__all__ = ['LOGIT_SCALE_INIT', 'MAX_LOGIT_SCALE', 'SIGLIP_SCALE_INIT', 'SIGLIP_BIAS_INIT', 'l2_normalize', 'cosine_similarity_matrix', 'log_softmax', 'cross_entropy', 'contrastive_loss', 'clip_loss', 'clamp_logit_scale_', 'siglip_loss', 'AllGather', 'all_gather_features', 'grad_cache_backward', 'retrieval_ranks', 'retrieval_metrics', 'rank_metrics', 'retrieval_chance', 'retrieval_se', 'ClipLoss', 'SigLipLoss']
 
 # %% ../nbs/05_infonce.ipynb #051c875d
 def l2_normalize(x:torch.Tensor, eps:float=1e-12) -> torch.Tensor:
@@ -228,7 +228,10 @@ def retrieval_metrics(image_features:torch.Tensor, text_features:torch.Tensor, t
     "Retrieval: image→text and text→image R@K (%) and mean rank, from (I, D) and (T, D) features."
     image_features = nn.functional.normalize(image_features.float(), dim=-1)
     text_features = nn.functional.normalize(text_features.float(), dim=-1)
-    ranks = retrieval_ranks(image_features @ text_features.T, text_image, image_keys)
+    return rank_metrics(retrieval_ranks(image_features @ text_features.T, text_image, image_keys), ks)
+
+def rank_metrics(ranks:tuple, ks:tuple=(1, 5, 10)) -> dict:
+    "R@K (%) and mean rank of each direction from the (I,) and (T,) ranks of `retrieval_ranks`."
     out = {}
     for name, r in zip(('image→text', 'text→image'), ranks):
         out |= {f'{name} R@{k}': 100 * (r <= k).float().mean().item() for k in ks}

@@ -98,7 +98,7 @@ def model_from_checkpoint(state:dict) -> CLIP:
     return model.eval()
 
 # %% ../nbs/06b_train_loop.ipynb #6d0a5ecb
-from .loss import retrieval_ranks, retrieval_metrics, retrieval_chance, retrieval_se   # chapter 05a scores retrieval
+from .loss import retrieval_ranks, retrieval_metrics, retrieval_chance, retrieval_se, rank_metrics   # chapter 05a scores retrieval
 
 # %% ../nbs/06b_train_loop.ipynb #4ef4e374
 def rng_states() -> dict:
@@ -205,11 +205,10 @@ def validate(model:nn.Module, records:list, transform, tokenizer,
     loss_fn, scale = ClipLoss(), model.logit_scale.detach().exp().float().cpu()
     losses = [loss_fn(image_features[a:a + size], pair_text[a:a + size], scale).item() for a in range(0, n - size + 1, size)]
     keys = [r.key for r in kept]
-    metrics = {'loss': float(np.mean(losses)), 'loss batch': size,          # a loss depends on its batch: say which
-               **retrieval_metrics(image_features, text_features, text_image, keys)}
+    ranks = retrieval_ranks(image_features @ text_features.T, text_image, keys)      # once, for the metrics and their SE
+    metrics = {'loss': float(np.mean(losses)), 'loss batch': size, **rank_metrics(ranks)}   # a loss depends on its batch: say which
     metrics['mean R@1'] = (metrics['image→text R@1'] + metrics['text→image R@1']) / 2
-    if se_of not in (None, 'loss'):                                                   # the loss has none: it is not a mean over keys
-        metrics[f'{se_of} SE'] = retrieval_se(retrieval_ranks(image_features @ text_features.T, text_image, keys), keys, text_image, se_of)
+    if se_of not in (None, 'loss'): metrics[f'{se_of} SE'] = retrieval_se(ranks, keys, text_image, se_of)   # the loss: no SE
     return metrics
 
 # %% ../nbs/06b_train_loop.ipynb #0a935718
