@@ -11,7 +11,7 @@ from typing import Callable
 import matplotlib
 import torch
 from fastcore.script import anno_parser, store_true
-from .data import write_emoji_images
+from .data import EMOJI_DESIGNS, check_designs, write_emoji_images
 from .webdata import URL_LIST_SUFFIXES, download_shards, is_transient, records_to_shards, source_records
 from .inference import predict_main
 from .train import EMOJI_COMMAND, EMOJI_MODEL_PATH, TrainConfig, build_emoji_model, format_metrics, train_clip
@@ -148,16 +148,19 @@ def shards_cli(argv:list|None=None):
 
 # %% ../nbs/A6_cli.ipynb #cl000027
 def emoji_cli(argv:list|None=None):
-    "The `clip_nbdev_emoji OUT [--split test|train|val|all] [--image-size 64]` command: write emoji PNGs to a folder."
-    p = argparse.ArgumentParser(prog='clip_nbdev_emoji', description='Write emoji images (drawn from the colour emoji font) to a folder.')
+    "The `clip_nbdev_emoji OUT [--split test|train|val|all] [--designs noto,...] [--image-size 64]` command: write emoji PNGs to a folder."
+    p = argparse.ArgumentParser(prog='clip_nbdev_emoji', description='Write emoji images (Noto, or other designs) to a folder.')
     p.add_argument('out', help='folder to write the PNGs to')
     p.add_argument('--split', default='test', choices=('train', 'val', 'test', 'all'), help='which split (default: test, the held-out concepts)')
+    p.add_argument('--designs', default='noto', help=f"whose drawings, comma-separated, from {', '.join(EMOJI_DESIGNS)} (default: noto, "
+                                                    "from the colour emoji font; the others are fetched once with npm)")
     p.add_argument('--image-size', type=int, default=64, help='side of the images in pixels, 8 to 1024 (default 64)')
     p.add_argument('--seed', type=int, default=0, help='seed of the concept split (default 0)')
     a = p.parse_args(argv)
-    try: paths = write_emoji_images(a.out, None if a.split == 'all' else a.split, a.image_size, a.seed)
+    try: paths = write_emoji_images(a.out, None if a.split == 'all' else a.split, a.image_size, a.seed, designs=check_designs(a.designs))
     except (ValueError, OSError, RuntimeError) as e: fail_in_one_line('clip_nbdev_emoji', e)
     print(f"wrote {len(paths)} emoji images to {a.out}")
+
 
 # %% ../nbs/A6_cli.ipynb #cl000030
 def emoji_model_main(out:str=None,                   # where to write the checkpoint, a .json with history and metrics beside it (default: the packaged file)
