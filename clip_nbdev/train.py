@@ -87,6 +87,8 @@ def build_model(name:str|dict,
         return CLIP(**cfg)
     return create_model(name)
 
+
+# %% ../nbs/06b_train_loop.ipynb #mfc06b02
 def model_from_checkpoint(state:dict) -> CLIP:
     "The `CLIP` a checkpoint holds, rebuilt from its `model_config` (the architecture it was trained with), in eval mode."
     if not isinstance(state, dict) or 'model' not in state: raise ValueError("expected a clip_nbdev checkpoint with a 'model' state dict")
