@@ -11,7 +11,7 @@ from typing import Callable
 import matplotlib
 import torch
 from fastcore.script import anno_parser, store_true
-from .data import EMOJI_DESIGNS, check_designs, write_emoji_images
+from .data import EMOJI_DESIGNS, write_emoji_images
 from .webdata import URL_LIST_SUFFIXES, download_shards, is_transient, records_to_shards, source_records
 from .inference import predict_main
 from .train import EMOJI_COMMAND, EMOJI_MODEL_PATH, TrainConfig, build_emoji_model, format_metrics, train_clip
@@ -157,10 +157,10 @@ def emoji_cli(argv:list|None=None):
     p.add_argument('--image-size', type=int, default=64, help='side of the images in pixels, 8 to 1024 (default 64)')
     p.add_argument('--seed', type=int, default=0, help='seed of the concept split (default 0)')
     a = p.parse_args(argv)
-    try: paths = write_emoji_images(a.out, None if a.split == 'all' else a.split, a.image_size, a.seed, designs=check_designs(a.designs))
+    split = None if a.split == 'all' else a.split
+    try: paths = write_emoji_images(a.out, split, a.image_size, a.seed, designs=a.designs)   # emoji_records checks the designs
     except (ValueError, OSError, RuntimeError) as e: fail_in_one_line('clip_nbdev_emoji', e)
     print(f"wrote {len(paths)} emoji images to {a.out}")
-
 
 # %% ../nbs/A6_cli.ipynb #cl000030
 def emoji_model_main(out:str=None,                   # where to write the checkpoint, a .json with history and metrics beside it (default: the packaged file)
