@@ -33,7 +33,7 @@ __getattr__ = moved_names(__name__, {'main': ('clip_nbdev.cli', 'train_main'), '
     **{name: 'clip_nbdev.cli' for name in ('run_command', 'command_parser', 'OPTION_ALIASES', 'emoji_model_main', 'emoji_model_cli')}})
 
 # %% auto #0
-__all__ = ['NO_DECAY_NAMES', 'TRAIN_MODELS', 'VAL_METRICS', 'MAX_SKIPPED_FRACTION', 'MIN_STEPS_CHECKED', 'BEST_KEYS', 'TRAIN_CAPTIONS', 'decays', 'param_groups', 'make_optimizer', 'warmup_cosine', 'make_scheduler', 'build_model', 'model_from_checkpoint', 'rng_states', 'set_rng_states', 'check_plain', 'save_checkpoint', 'load_checkpoint', 'embed_records', 'evaluate', 'validate', 'LoopConfig', 'TrainConfig', 'Trainer', 'TrainingError', 'architecture', 'new_best', 'EMOJI_TEXT_CFG', 'EMOJI_MODELS', 'EMOJI_DATA', 'EMOJI_RECIPE', 'EMOJI_MODEL_PATH', 'EMOJI_CAPTIONS', 'EMOJI_COMMAND', 'EMOJI_WORD_QUERIES', 'EMOJI_MAX_MB', 'NAME_GROUPS', 'keyword_captions', 'emoji_training_records', 'emoji_merges', 'emoji_architecture', 'fresh_emoji_model', 'fit_with_curve', 'train_emoji', 'emoji_preset', 'held_out_design_metrics', 'caption_words', 'emoji_words', 'word_queries', 'emoji_sweep', 'fp16_state_dict', 'initial_weights', 'emoji_list', 'save_emoji_model', 'load_emoji_model', 'build_emoji_model', 'name_groups', 'PRECISIONS', 'CPU_PRECISION', 'resolve_precision', 'autocast', 'set_grad_checkpointing', 'cpu_native_bf16', 'cpu_info', 'step_seconds', 'cpu_precision', 'pick_precision', 'read_model_json', 'init_distributed', 'train_data', 'split_records', 'make_run', 'best_summary', 'write_run', 'train_clip', 'library_fingerprint', 'shared_run', 'plot_history', 'format_metrics', 'RUN_FILES', 'RESUME_KEYS', 'RESUME_MAY_CHANGE', 'check_out', 'remove_stale_temporaries', 'RunLock', 'resume_state', 'check_run_folder', 'resume_config', 'saved_config']
+__all__ = ['NO_DECAY_NAMES', 'TRAIN_MODELS', 'VAL_METRICS', 'MAX_SKIPPED_FRACTION', 'MIN_STEPS_CHECKED', 'BEST_KEYS', 'TRAIN_CAPTIONS', 'decays', 'param_groups', 'make_optimizer', 'warmup_cosine', 'make_scheduler', 'build_model', 'model_from_checkpoint', 'rng_states', 'set_rng_states', 'check_plain', 'save_checkpoint', 'load_checkpoint', 'embed_records', 'evaluate', 'validate', 'LoopConfig', 'TrainConfig', 'Trainer', 'TrainingError', 'architecture', 'new_best', 'EMOJI_TEXT_CFG', 'EMOJI_MODELS', 'EMOJI_DATA', 'EMOJI_RECIPE', 'EMOJI_MODEL_PATH', 'EMOJI_CAPTIONS', 'EMOJI_COMMAND', 'EMOJI_WORD_QUERIES', 'EMOJI_MAX_MB', 'NAME_GROUPS', 'keyword_captions', 'emoji_training_records', 'emoji_merges', 'changed_settings', 'emoji_architecture', 'fresh_emoji_model', 'fit_with_curve', 'train_emoji', 'emoji_preset', 'held_out_design_metrics', 'caption_words', 'emoji_words', 'word_queries', 'emoji_sweep', 'fp16_state_dict', 'initial_weights', 'emoji_list', 'save_emoji_model', 'load_emoji_model', 'build_emoji_model', 'name_groups', 'PRECISIONS', 'CPU_PRECISION', 'resolve_precision', 'autocast', 'set_grad_checkpointing', 'cpu_native_bf16', 'cpu_info', 'step_seconds', 'cpu_precision', 'pick_precision', 'read_model_json', 'init_distributed', 'train_data', 'split_records', 'make_run', 'best_summary', 'write_run', 'train_clip', 'library_fingerprint', 'shared_run', 'plot_history', 'format_metrics', 'RUN_FILES', 'RESUME_KEYS', 'RESUME_MAY_CHANGE', 'check_out', 'remove_stale_temporaries', 'RunLock', 'resume_state', 'check_run_folder', 'resume_config', 'saved_config']
 
 # %% ../nbs/06b_train_loop.ipynb #00eed0d3
 NO_DECAY_NAMES = ('bn', 'ln', 'bias', 'logit_scale')   # open_clip's: BatchNorm, LayerNorm, biases, the temperature
@@ -550,13 +550,23 @@ def emoji_merges(records:list, vocab_size:int) -> list:
     return [' '.join(p) for p in fit_bpe([c for r in records for c in r.captions], vocab_size - 2 * 256 - 2)]
 
 # %% ../nbs/06c_emoji.ipynb #eb000010
+def changed_settings(cfg:dict, changes:dict|None, what:str) -> dict:
+    "`cfg` with `changes` applied, each of them a setting `cfg` already has (a typo is an error, not a setting silently ignored)."
+    unknown = sorted(set(changes or {}) - set(cfg))
+    if unknown: raise ValueError(f"expected {what} settings from {sorted(cfg)}, got {unknown}")
+    return dict(cfg, **(changes or {}))
+
 def emoji_architecture(tower:str='RN', merges:list|None=None, image_size:int|None=None, text_width:int|None=None,
-                       text_pool:str|None=None) -> dict:   # 'mean': a bidirectional text tower read as the mean of its tokens
-    "`CLIP` arguments of `EMOJI_MODELS[tower]`, reading `merges` (None: OpenAI's vocabulary), at `image_size`, `text_width`, `text_pool` if given."
+                       text_pool:str|None=None,    # 'mean': a bidirectional text tower read as the mean of its tokens
+                       vision_cfg:dict|None=None,  # other settings of the tower's image side to change, e.g. dict(width=16, heads=8)
+                       text_cfg:dict|None=None,    # ... and of its text side, e.g. dict(layers=3)
+                      ) -> dict:
+    "`CLIP` arguments of `EMOJI_MODELS[tower]`, reading `merges` (None: OpenAI's vocabulary), at `image_size`, `text_width`, `text_pool`, with the settings changed, if given."
     if tower not in EMOJI_MODELS: raise ValueError(f"expected tower in {list(EMOJI_MODELS)}, got {tower!r}")
     arch = EMOJI_MODELS[tower]
-    vision = dict(arch['vision_cfg'], **({'input_resolution': image_size} if image_size else {}))
-    text = dict(arch['text_cfg'], **({'width': text_width, 'heads': max(1, text_width // 64)} if text_width else {}),
+    vision = dict(changed_settings(arch['vision_cfg'], vision_cfg, f'{tower} vision_cfg'), **({'input_resolution': image_size} if image_size else {}))
+    text = dict(changed_settings(arch['text_cfg'], text_cfg, f'{tower} text_cfg'),
+                **({'width': text_width, 'heads': max(1, text_width // 64)} if text_width else {}),
                 **({'merges': merges} if merges else {}),
                 **({'pool': text_pool, 'causal': text_pool == 'eot'} if text_pool else {}))
     return dict(arch, vision_cfg=vision, text_cfg=text)
@@ -564,11 +574,11 @@ def emoji_architecture(tower:str='RN', merges:list|None=None, image_size:int|Non
 
 # %% ../nbs/06c_emoji.ipynb #eb000010y
 def fresh_emoji_model(train:list, seed:int, tower:str='RN', vocab_size:int|None=None, image_size:int|None=None,
-                      text_width:int|None=None, text_pool:str|None=None) -> tuple:
+                      text_width:int|None=None, text_pool:str|None=None, vision_cfg:dict|None=None, text_cfg:dict|None=None) -> tuple:
     "(model, its initial weights): an `EMOJI_MODELS[tower]` CLIP, its merges fitted to `train`'s captions if `vocab_size`, seeded."
     merges = emoji_merges(train, vocab_size) if vocab_size else None
     torch.manual_seed(seed)                                            # the initialisation depends on the seed alone
-    model = CLIP(**emoji_architecture(tower, merges, image_size, text_width, text_pool))
+    model = CLIP(**emoji_architecture(tower, merges, image_size, text_width, text_pool, vision_cfg, text_cfg))
     return model, {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 def fit_with_curve(trainer:Trainer, epochs:int, eval_every:int, measure:Callable) -> tuple:
@@ -588,13 +598,14 @@ def train_emoji(tower:str='RN', data:str='emoji', vocab_size:int|None=None,   # 
                 eval_every:int=0,            # also evaluate every this many epochs (0: only at the end): the held-out curve
                 progress:bool=False, decay_embeddings:bool=True,
                 precision:str='auto',          # 'auto' asks the CPU/GPU which is faster (see "Precision")
-                split_seed:int|None=None) -> dict:    # the concept split's seed, if not the seed (vary the rest on one split)
+                split_seed:int|None=None,      # the concept split's seed, if not the seed (vary the rest on one split)
+                vision_cfg:dict|None=None, text_cfg:dict|None=None) -> dict:   # other tower settings to change (see emoji_architecture)
     "Train an `EMOJI_MODELS[tower]` CLIP on `data`'s training split; returns the model, its initial weights, history, times, held-out metrics."
     random.seed(seed); np.random.seed(seed); torch.manual_seed(seed)
     split = seed if split_seed is None else split_seed
-    size = image_size or EMOJI_MODELS[tower]['vision_cfg']['input_resolution']
+    size = image_size or emoji_architecture(tower, vision_cfg=vision_cfg)['vision_cfg']['input_resolution']
     train = emoji_training_records('train', size, captions, split, data)
-    model, init = fresh_emoji_model(train, seed, tower, vocab_size, image_size, text_width, text_pool)
+    model, init = fresh_emoji_model(train, seed, tower, vocab_size, image_size, text_width, text_pool, vision_cfg, text_cfg)
     tokenizer = tokenizer_for(model)
     cfg = TrainConfig(data=data, model=f'emoji-{tower}', epochs=epochs, batch_size=batch_size, lr=lr, warmup=warmup, augment=augment,
                       precision=precision, seed=seed, save_every=10**9, out='', eval_split=eval_split,
