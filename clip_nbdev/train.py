@@ -33,7 +33,7 @@ __getattr__ = moved_names(__name__, {'main': ('clip_nbdev.cli', 'train_main'), '
     **{name: 'clip_nbdev.cli' for name in ('run_command', 'command_parser', 'OPTION_ALIASES', 'emoji_model_main', 'emoji_model_cli')}})
 
 # %% auto #0
-__all__ = ['NO_DECAY_NAMES', 'TRAIN_MODELS', 'VAL_METRICS', 'MAX_SKIPPED_FRACTION', 'MIN_STEPS_CHECKED', 'BEST_KEYS', 'TRAIN_CAPTIONS', 'decays', 'param_groups', 'make_optimizer', 'warmup_cosine', 'make_scheduler', 'build_model', 'model_from_checkpoint', 'rng_states', 'set_rng_states', 'check_plain', 'save_checkpoint', 'load_checkpoint', 'embed_records', 'evaluate', 'validate', 'LoopConfig', 'TrainConfig', 'Trainer', 'TrainingError', 'architecture', 'new_best', 'EMOJI_TEXT_CFG', 'EMOJI_MODELS', 'EMOJI_DATA', 'EMOJI_RECIPE', 'EMOJI_MODEL_PATH', 'EMOJI_CAPTIONS', 'EMOJI_COMMAND', 'EMOJI_WORD_QUERIES', 'EMOJI_MAX_MB', 'NAME_GROUPS', 'keyword_captions', 'emoji_training_records', 'emoji_merges', 'changed_settings', 'emoji_architecture', 'fresh_emoji_model', 'fit_with_curve', 'train_emoji', 'emoji_preset', 'held_out_design_metrics', 'caption_words', 'emoji_words', 'word_queries', 'emoji_sweep', 'fp16_state_dict', 'initial_weights', 'emoji_list', 'save_emoji_model', 'load_emoji_model', 'build_emoji_model', 'name_groups', 'PRECISIONS', 'CPU_PRECISION', 'resolve_precision', 'autocast', 'set_grad_checkpointing', 'cpu_native_bf16', 'cpu_info', 'step_seconds', 'cpu_precision', 'pick_precision', 'read_model_json', 'init_distributed', 'train_data', 'split_records', 'make_run', 'best_summary', 'write_run', 'train_clip', 'library_fingerprint', 'shared_run', 'plot_history', 'format_metrics', 'RUN_FILES', 'RESUME_KEYS', 'RESUME_MAY_CHANGE', 'check_out', 'remove_stale_temporaries', 'RunLock', 'resume_state', 'check_run_folder', 'resume_config', 'saved_config']
+__all__ = ['NO_DECAY_NAMES', 'TRAIN_MODELS', 'VAL_METRICS', 'MAX_SKIPPED_FRACTION', 'MIN_STEPS_CHECKED', 'BEST_KEYS', 'TRAIN_CAPTIONS', 'decays', 'param_groups', 'make_optimizer', 'warmup_cosine', 'make_scheduler', 'build_model', 'model_from_checkpoint', 'rng_states', 'set_rng_states', 'check_plain', 'save_checkpoint', 'load_checkpoint', 'embed_records', 'evaluate', 'validate', 'LoopConfig', 'TrainConfig', 'Trainer', 'TrainingError', 'architecture', 'new_best', 'EMOJI_TEXT_CFG', 'EMOJI_MODELS', 'EMOJI_DATA', 'EMOJI_RECIPE', 'EMOJI_MODEL_PATH', 'EMOJI_CAPTIONS', 'EMOJI_COMMAND', 'EMOJI_WORD_QUERIES', 'EMOJI_MAX_MB', 'NAME_GROUPS', 'keyword_captions', 'emoji_training_records', 'emoji_merges', 'emoji_architecture', 'fresh_emoji_model', 'fit_with_curve', 'train_emoji', 'emoji_preset', 'held_out_design_metrics', 'caption_words', 'emoji_words', 'word_queries', 'emoji_sweep', 'fp16_state_dict', 'initial_weights', 'emoji_list', 'save_emoji_model', 'load_emoji_model', 'build_emoji_model', 'name_groups', 'PRECISIONS', 'CPU_PRECISION', 'resolve_precision', 'autocast', 'set_grad_checkpointing', 'cpu_native_bf16', 'cpu_info', 'step_seconds', 'cpu_precision', 'pick_precision', 'read_model_json', 'init_distributed', 'train_data', 'split_records', 'make_run', 'best_summary', 'write_run', 'train_clip', 'library_fingerprint', 'shared_run', 'plot_history', 'format_metrics', 'RUN_FILES', 'RESUME_KEYS', 'RESUME_MAY_CHANGE', 'check_out', 'remove_stale_temporaries', 'RunLock', 'resume_state', 'check_run_folder', 'resume_config', 'saved_config']
 
 # %% ../nbs/06b_train_loop.ipynb #00eed0d3
 NO_DECAY_NAMES = ('bn', 'ln', 'bias', 'logit_scale')   # open_clip's: BatchNorm, LayerNorm, biases, the temperature
@@ -550,12 +550,6 @@ def emoji_merges(records:list, vocab_size:int) -> list:
     return [' '.join(p) for p in fit_bpe([c for r in records for c in r.captions], vocab_size - 2 * 256 - 2)]
 
 # %% ../nbs/06c_emoji.ipynb #eb000010
-def changed_settings(cfg:dict, changes:dict|None, what:str) -> dict:
-    "`cfg` with `changes` applied, each of them a setting `cfg` already has (a typo is an error, not a setting silently ignored)."
-    unknown = sorted(set(changes or {}) - set(cfg))
-    if unknown: raise ValueError(f"expected {what} settings from {sorted(cfg)}, got {unknown}")
-    return dict(cfg, **(changes or {}))
-
 def emoji_architecture(tower:str='RN', merges:list|None=None, image_size:int|None=None, text_width:int|None=None,
                        text_pool:str|None=None,    # 'mean': a bidirectional text tower read as the mean of its tokens
                        vision_cfg:dict|None=None,  # other settings of the tower's image side to change, e.g. dict(width=16, heads=8)
@@ -564,8 +558,8 @@ def emoji_architecture(tower:str='RN', merges:list|None=None, image_size:int|Non
     "`CLIP` arguments of `EMOJI_MODELS[tower]`, reading `merges` (None: OpenAI's vocabulary), at `image_size`, `text_width`, `text_pool`, with the settings changed, if given."
     if tower not in EMOJI_MODELS: raise ValueError(f"expected tower in {list(EMOJI_MODELS)}, got {tower!r}")
     arch = EMOJI_MODELS[tower]
-    vision = dict(changed_settings(arch['vision_cfg'], vision_cfg, f'{tower} vision_cfg'), **({'input_resolution': image_size} if image_size else {}))
-    text = dict(changed_settings(arch['text_cfg'], text_cfg, f'{tower} text_cfg'),
+    vision = dict(arch['vision_cfg'], **(vision_cfg or {}), **({'input_resolution': image_size} if image_size else {}))   # CLIP refuses unknown settings
+    text = dict(arch['text_cfg'], **(text_cfg or {}),
                 **({'width': text_width, 'heads': max(1, text_width // 64)} if text_width else {}),
                 **({'merges': merges} if merges else {}),
                 **({'pool': text_pool, 'causal': text_pool == 'eot'} if text_pool else {}))
